@@ -129,6 +129,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'rmkd_nb.losses.weighted_kd_loss': ('losses.html#weighted_kd_loss', 'rmkd_nb/losses.py')},
             'rmkd_nb.sweep': { 'rmkd_nb.sweep._check_paths': ('sweep.html#_check_paths', 'rmkd_nb/sweep.py'),
                                'rmkd_nb.sweep._hf_params': ('sweep.html#_hf_params', 'rmkd_nb/sweep.py'),
+                               'rmkd_nb.sweep._majority_line': ('sweep.html#_majority_line', 'rmkd_nb/sweep.py'),
                                'rmkd_nb.sweep._order': ('sweep.html#_order', 'rmkd_nb/sweep.py'),
                                'rmkd_nb.sweep._run_point_safe': ('sweep.html#_run_point_safe', 'rmkd_nb/sweep.py'),
                                'rmkd_nb.sweep._slug': ('sweep.html#_slug', 'rmkd_nb/sweep.py'),
