@@ -976,8 +976,7 @@ def test_memory_bounded_for_a_500k_example_cache(tmp_path):
     maxrss_grow = (m["ru_maxrss_end_kb"] - m["ru_maxrss_start_kb"]) / 1024
     log_grow = (m["log_private_peak_kb"] - m["log_private_start_kb"]) / 1024
     _FACTS["500k cache"] = (f"{N_BIG:,} examples x {K_BIG} teachers (logits, CE, pooled D={D_BIG} float16): {size / 2**20:.0f} MiB on disk, "
-                            f"built in {build_s:.0f} s by TeacherCache.build from plain column lists (a datasets.Dataset of this size "
-                            "spends minutes in per-row access inside the build) with private memory of the building process "
+                            f"built in {build_s:.0f} s by TeacherCache.build from plain column lists, with private memory of the building process "
                             f"+{build_mem.grew_mb:.0f} MiB at most; "
                             f"read once in shuffled batches of 256 in a fresh process: private memory (RssAnon+RssShmem) grew "
                             f"{grow:.1f} MiB (bound {PRIVATE_BOUND_MB} MiB); ru_maxrss went from {m['ru_maxrss_start_kb'] / 1024:.0f} to "
