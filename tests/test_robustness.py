@@ -512,6 +512,11 @@ def test_fuzz_end_to_end_runs(fuzz_paths, finished, monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------
 # 2. Interrupted work resumes: SIGKILL in the cache build, mid-epoch and inside a checkpoint write
 # ---------------------------------------------------------------------------------------------------------------
+def _fresh_tqdm_locks():
+    "New tqdm write locks in a forked child (the parent's may have been held by one of its threads at the fork)."
+    import tqdm.std, tqdm.auto
+    for cls in {tqdm.std.tqdm, tqdm.auto.tqdm}: cls.set_lock(tqdm.std.TqdmDefaultWriteLock())
+
 class _Child:
     """`fn()` in a forked child of this process: a real process, killed for real, without the start-up cost of a fresh
     interpreter (torch, transformers and datasets are already imported). Output goes to `log`. Needs one torch thread."""
@@ -521,6 +526,7 @@ class _Child:
         if self.pid == 0:
             code = 1
             try:
+                _fresh_tqdm_locks()   # a lock held by another thread at fork time would deadlock the child's progress bars
                 fd = os.open(str(self.log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644); os.dup2(fd, 1); os.dup2(fd, 2)
                 fn(); code = 0
             except BaseException:
