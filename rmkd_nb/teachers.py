@@ -342,10 +342,10 @@ def finetune_teacher(model_path,                 # pretrained encoder: directory
                      freeze_layers:int=0,        # freeze the embeddings and the bottom k layers (0: none)
                      num_layers:int|None=None,   # keep the first k layers (None: all)
                      warmup_ratio:float=0.1, weight_decay:float=0.01,
-                     task:str|None=None,         # task name for the task metrics (e.g. MRPC F1) in the history
+                     task:str|None=None,         # task name (or metric names): the history's metrics; the first picks the checkpoint
                      eval_split:str="validation", device:str="auto", overwrite:bool=False,
                      progress:bool=True, verbose:bool=True) -> dict:
-    "Fine-tune an encoder on a task and save the best-on-dev checkpoint; returns the history."
+    "Fine-tune an encoder on a task and save the best-on-dev checkpoint (by the task's main metric); returns the history."
     from transformers import get_linear_schedule_with_warmup
     out = Path(output_dir)
     if out.exists() and not overwrite: raise ConfigError(f"finetune_teacher: output_dir {str(out)!r} exists; pass overwrite=True")
@@ -371,7 +371,7 @@ def finetune_teacher(model_path,                 # pretrained encoder: directory
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     total = epochs * len(loader)
     sched = get_linear_schedule_with_warmup(opt, int(warmup_ratio * total), total)
-    model.to(dev); history, best, best_state = [], -1.0, None
+    model.to(dev); history, best, best_state, best_row = [], -math.inf, None, None
     for epoch in range(epochs):
         model.train(); losses = []
         bar = tqdm(loader, desc=f"{out.name} epoch {epoch+1}/{epochs}", disable=not progress, leave=False)
@@ -386,13 +386,15 @@ def finetune_teacher(model_path,                 # pretrained encoder: directory
         row = dict(epoch=epoch + 1, train_loss=float(np.mean(losses)), dev_accuracy=acc, seconds=round(time.time() - t0, 1))
         if task is not None: row["dev_metrics"] = compute_metrics(task, preds, labels)
         history.append(row)
+        metric, score = next(iter(row["dev_metrics"].items())) if task is not None else ("accuracy", acc)
         if verbose: print(f"{out.name}: epoch {epoch+1}/{epochs} train loss {row['train_loss']:.4f} dev accuracy {acc:.4f}", flush=True)
-        if acc > best: best, best_state = acc, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if score > best: best, best_row, best_state = score, row, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state); model.cpu()
     info = dict(model_path=str(model_path), epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, seed=seed,
                 train_fraction=train_fraction, train_examples=len(train), freeze_layers=freeze_layers,
                 num_layers=model.config.num_hidden_layers, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
-                label_names=names, history=history, best_dev_accuracy=best, seconds=round(time.time() - t0, 1))
+                label_names=names, history=history, selection_metric=metric, best_epoch=best_row["epoch"], best_dev_metric=best,
+                best_dev_accuracy=best_row["dev_accuracy"], seconds=round(time.time() - t0, 1))
     save_model(model, tok, out, overwrite=overwrite, extra={"finetune.json": info})
     return info
 
