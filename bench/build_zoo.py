@@ -129,6 +129,15 @@ def main(argv=None):
     if args.doc != "none": write_zoo_doc(Path(args.out), Path(args.doc))
 
 
+def checkpoint_choice(row) -> str:
+    "Which dev metric picked a fine-tuned teacher's epoch (teachers built before the choice was recorded used accuracy)."
+    ft = Path(row["dir"])/"finetune.json"
+    if row["kind"] != "hf" or not ft.exists(): return "–"
+    f = json.loads(ft.read_text())
+    epoch = f.get("best_epoch") or 1 + int(np.argmax([h["dev_accuracy"] for h in f["history"]]))   # first best, as that code kept it
+    return f"dev {f.get('selection_metric', 'accuracy')}, epoch {epoch} of {f['epochs']}"
+
+
 def write_zoo_doc(out_root: Path, doc: Path):
     "Regenerate the markdown report from every zoo.json / cache_speed.json under `out_root`."
     from rmkd_nb.core import atomic_write
@@ -149,11 +158,11 @@ def write_zoo_doc(out_root: Path, doc: Path):
                   f"{z['epochs']} epochs, max length {z['max_length']}, batch {z['batch_size']}.", "",
                   f"Command: `{z['command']}`", ""]
         mm = [m for m in z["teachers"][0]["dev_metrics"] if m != "accuracy"]     # the task metric, when not accuracy
-        lines += ["| teacher | recipe | train examples | dev accuracy | " + "".join(f"dev {m} | " for m in mm) + "build time (s) |",
-                  "|---|---|---:|---:|" + "---:|" * len(mm) + "---:|"]
+        lines += ["| teacher | recipe | train examples | dev accuracy | " + "".join(f"dev {m} | " for m in mm) + "checkpoint chosen on | build time (s) |",
+                  "|---|---|---:|---:|" + "---:|" * len(mm) + "---|---:|"]
         for r in z["teachers"]:
             lines.append(f"| {r['name']} | {r['about']} | {r['train_examples']} | {r['dev_accuracy']:.4f} | "
-                         + "".join(f"{r['dev_metrics'][m]:.4f} | " for m in mm)
+                         + "".join(f"{r['dev_metrics'][m]:.4f} | " for m in mm) + f"{checkpoint_choice(r)} | "
                          + f"{r['train_seconds'] if r['train_seconds'] is not None else '?'} |")
         names = z["disagreement"]["names"]
         lines += ["", "Pairwise disagreement on dev:", "", "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
