@@ -29,6 +29,10 @@ VARIANTS = {
                     "the paper's second reward: minus the distillation loss, one reward per example"),
     "no_label_features": ("rl", {"features": "repr"}, {},
                           "state of the student's and teachers' representations only (no gold-label CE, no teacher probabilities)"),
+    "uniform_4000_examples": ("uniform", {}, {"max_train_examples": 4000},
+                              "uniform with 4,000 training examples instead of the sweep's subset: a bigger budget for the student"),
+    "rl_4000_examples": ("rl", {}, {"max_train_examples": 4000},
+                         "the default agent with 4,000 training examples: does it pull away from uniform with more steps?"),
 }
 
 
@@ -109,8 +113,8 @@ def report(tasks, runs_root, out, command):
         L += [f"## {task}", "", f"| variant | what it tests | dev {metric} | seeds | weights ({', '.join(teacher_names(rows))}) | selection AUC | AUC per teacher |",
               "|---|---|---|---|---|---|---|"]
         for name, about, (rs, v) in rows:
-            diag = [diagnose(r["_dir"]) for r in rs] if name != "uniform" else []
-            wt = " / ".join(f"{x:.2f}" for x in np.mean([d["weights"] for d in diag], 0)) if diag else "0.25 each"
+            diag = [diagnose(r["_dir"]) for r in rs] if rs and rs[0]["strategy"] != "uniform" else []
+            wt = " / ".join(f"{x:.2f}" for x in np.mean([d["weights"] for d in diag], 0)) if diag else "equal"
             auc = f"{np.nanmean([d['auc'] for d in diag]):.3f}" if diag else "–"
             per = " / ".join(f"{x:.2f}" for x in np.nanmean([d["auc_per_teacher"] for d in diag], 0)) if diag else "–"
             L.append(f"| {name} | {about} | {fmt(v)} | {len(v)} | {wt} | {auc} | {per} |")
