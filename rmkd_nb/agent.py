@@ -267,6 +267,7 @@ class RLTeacherSelector(WeightingStrategy):
         return "pretrain" if e < self.warmup_epochs + self.pretrain_epochs else "joint"
     @property
     def student_frozen(self) -> bool: return self.training and self.phase() == "pretrain"
+    def frozen_epochs(self, num_epochs:int) -> int: return max(0, min(self.pretrain_epochs, num_epochs - self.warmup_epochs))
     def on_epoch_start(self, epoch:int): self._epoch = int(epoch)
 
     def setup(self, cache, seed:int=0):

@@ -391,7 +391,9 @@ def _setup_train(self:DistillTrainer):
     if cfg.hidden_weight > 0: self._make_projector()
     opt = make_optimizer([self.student] + ([self.projector] if self.projector is not None else []), cfg.lr,
                          cfg.weight_decay, fused=self.device.type == "cuda")
-    self.scheduler = linear_schedule(opt, math.ceil(cfg.warmup_ratio * self.total_steps), self.total_steps)
+    frozen = getattr(self.strategy, "frozen_epochs", lambda n: 0)(self.num_epochs) * self.steps_per_epoch
+    self.update_steps = max(1, self.total_steps - frozen)   # the student's optimizer steps: the LR schedule spans these
+    self.scheduler = linear_schedule(opt, math.ceil(cfg.warmup_ratio * self.update_steps), self.update_steps)
     if self.projector is not None: self.projector = acc.prepare(self.projector)
     self.optimizer = acc.prepare(opt)
     self.strategy.setup(self.cache, cfg.seed)

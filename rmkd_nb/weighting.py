@@ -64,6 +64,7 @@ class WeightingStrategy:
     def on_epoch_end(self, epoch:int, metrics:dict): pass
     @property
     def student_frozen(self) -> bool: return False   # True while the agent pre-trains against a frozen student
+    def frozen_epochs(self, num_epochs:int) -> int: return 0  # epochs of a run in which `student_frozen` holds
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, d:dict): pass
     def _err(self, msg): return ConfigError(f"strategy {self.spec or self.name!r} (from {self.where}): {msg}")
