@@ -281,6 +281,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                        'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.DistillTrainer._prepare_run_dir': ( 'trainer.html#distilltrainer._prepare_run_dir',
                                                                                       'rmkd_nb/trainer.py'),
+                                 'rmkd_nb.trainer.DistillTrainer._prune_finished_checkpoints': ( 'trainer.html#distilltrainer._prune_finished_checkpoints',
+                                                                                                 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.DistillTrainer._save_checkpoint': ( 'trainer.html#distilltrainer._save_checkpoint',
                                                                                       'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.DistillTrainer._setup': ('trainer.html#distilltrainer._setup', 'rmkd_nb/trainer.py'),

@@ -149,6 +149,7 @@ class DistillConfig:
     resume: bool = True                 # continue from the last checkpoint in output_dir when there is one
     eval_every: int = 0                 # also evaluate every N optimizer steps (0: once per epoch)
     save_every: int = 0                 # checkpoint every N optimizer steps (0: once per epoch)
+    keep_checkpoints: str = "last"      # last | all | none: what stays in checkpoints/ once training finishes
     group_by_length: bool = False       # length-grouped batches
     compile: bool = False               # torch.compile the student
     device: str = "auto"                # auto | cpu | cuda
@@ -209,6 +210,7 @@ class DistillConfig:
             if v is not None and v < 1: bad(name, "must be None or >= 1")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"): bad("precision", "must be one of auto, fp32, bf16, fp16")
         if self.on_nan not in ("stop", "skip"): bad("on_nan", "must be 'stop' or 'skip'")
+        if self.keep_checkpoints not in ("last", "all", "none"): bad("keep_checkpoints", "must be 'last', 'all' or 'none'")
         if not self.output_dir: bad("output_dir", "must be a directory path")
         if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
         for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch

@@ -249,7 +249,7 @@ def set_rng_state(s:dict):
     if s.get("cuda") is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
 # Config fields that may change when a run resumes (they do not change what is computed).
-RESUMABLE_CHANGES = {"output_dir", "resume", "overwrite", "tensorboard", "eval_every", "save_every", "epochs", "device"}
+RESUMABLE_CHANGES = {"output_dir", "resume", "overwrite", "tensorboard", "eval_every", "save_every", "epochs", "device", "keep_checkpoints"}
 PATH_FIELDS = ("cache_dir", "data_dir", "train_file", "dev_file", "teachers", "student")   # compared as resolved paths
 
 def _norm_path(v):
@@ -442,6 +442,9 @@ def _prepare_run_dir(self:DistillTrainer):
                           "set overwrite=True to train again or choose another output_dir")
     replace = cfg.overwrite and (trained or (out/"result.json").exists())   # overwrite=True replaces a finished run
     ckpts = find_checkpoints(out) if cfg.resume and not replace else []
+    if trained and not replace and not ckpts:
+        raise ConfigError(f"output_dir {str(out)!r} holds a finished training whose checkpoints were removed (keep_checkpoints='none'); "
+                          "set overwrite=True to train again or choose another output_dir")
     self.accelerator.wait_for_everyone()
     if self.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -834,10 +837,21 @@ def _finish(self:DistillTrainer) -> dict:
         self.save_student(self.run_dir/"student")
         if self._tb is not None: self._tb.close()
         write_json(self.run_dir/"train_result.json", result)
+        self._prune_finished_checkpoints()
         for cb in self.callbacks:
             if hasattr(cb, "on_train_end"): cb.on_train_end(self, result)
     self.accelerator.wait_for_everyone()
     return result
+
+@patch
+def _prune_finished_checkpoints(self:DistillTrainer):
+    "Once `train_result.json` is written, keep the final checkpoint ('last'), none, or all of them (`keep_checkpoints`)."
+    mode, cdir = self.config.keep_checkpoints, self.run_dir/"checkpoints"
+    if mode == "all" or not cdir.is_dir(): return
+    for s, p in find_checkpoints(self.run_dir):
+        if mode == "none" or s != self.step:   # renamed first, so a kill mid-delete leaves no partial checkpoint
+            old = p.with_name(f".old-{p.name}"); p.rename(old); shutil.rmtree(old, ignore_errors=True)
+    if mode == "none": shutil.rmtree(cdir, ignore_errors=True)
 
 @patch
 def save_student(self:DistillTrainer, path): # a directory, written atomically (replaced if present)
