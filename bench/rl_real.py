@@ -118,9 +118,10 @@ def report(tasks, runs_root, out, command):
             auc = f"{np.nanmean([d['auc'] for d in diag]):.3f}" if diag else "–"
             per = " / ".join(f"{x:.2f}" for x in np.nanmean([d["auc_per_teacher"] for d in diag], 0)) if diag else "–"
             L.append(f"| {name} | {about} | {fmt(v)} | {len(v)} | {wt} | {auc} | {per} |")
-            accs = accs or (rs[0]["teachers"]["accuracy"] if rs else None)
+            if accs is None and rs: accs, n_acc = rs[0]["teachers"]["accuracy"], rs[0]["config"].get("max_train_examples")
         if accs:
-            L += ["", "Teacher accuracy on the training examples (what the agent sees) and on dev (what the student is judged on):", "",
+            L += ["", f"Teacher accuracy on the sweep's {n_acc or 'all'} training examples (what the agent sees; the teachers were "
+                  "fitted on them) and on dev (what the student is judged on):", "",
                   "| split | " + " | ".join(teacher_names(rows)) + " |", "|---|" + "---|" * len(teacher_names(rows))]
             for split, a in accs.items(): L.append(f"| {split} | " + " | ".join(f"{x:.3f}" for x in a) + " |")
         L.append("")
