@@ -2,7 +2,8 @@
 
     python bench/rl_real.py --task sst2 --workers 2
 
-Runs RL-KD variants (agent learning rate, the paper's schedule, the paper's rewards, no label features) with the
+Runs RL-KD variants (agent learning rate, the paper's schedule, the paper's rewards, no label features, a bigger
+training subset, training examples the teachers did not train on) with the
 settings of the task's reproduction sweep (bench/sweeps/<task>.yaml) x its seeds into runs/rl_real/<task>/<variant>/
 (finished runs are skipped), takes the default `rl` and `uniform` runs from the reproduction sweep itself
 (runs/<task>/), and writes docs/rl_real.md: the dev metric per variant, and what the agent did on the last epoch:
@@ -33,6 +34,12 @@ VARIANTS = {
                               "uniform with 4,000 training examples instead of the sweep's subset: a bigger budget for the student"),
     "rl_4000_examples": ("rl", {}, {"max_train_examples": 4000},
                          "the default agent with 4,000 training examples: does it pull away from uniform with more steps?"),
+    # subset_seed 1 draws 1,000 training examples of which 53 are in the teachers' 4,000-example training subset (SST-2)
+    "heldout_uniform": ("uniform", {}, {"subset_seed": 1},
+                        "uniform on 1,000 examples the teachers (mostly) did not train on (subset_seed 1)"),
+    "heldout_rl": ("rl", {}, {"subset_seed": 1},
+                   "the default agent on those examples: teacher-right on them reflects how the teachers generalise"),
+    "heldout_rl_soft": ("rl_soft", {}, {"subset_seed": 1}, "the same, soft mode"),
 }
 
 
@@ -109,7 +116,7 @@ def report(tasks, runs_root, out, command):
         for name, (_, _, _, about) in VARIANTS.items():
             rs, v = collect(Path(runs_root)/task/name, metric)
             if len(rs): rows.append((name, about, (rs, v)))
-        accs = None
+        accs = {}   # the training examples a variant drew -> the teachers' accuracy on them
         L += [f"## {task}", "", f"| variant | what it tests | dev {metric} | seeds | weights ({', '.join(teacher_names(rows))}) | selection AUC | AUC per teacher |",
               "|---|---|---|---|---|---|---|"]
         for name, about, (rs, v) in rows:
@@ -118,12 +125,14 @@ def report(tasks, runs_root, out, command):
             auc = f"{np.nanmean([d['auc'] for d in diag]):.3f}" if diag else "–"
             per = " / ".join(f"{x:.2f}" for x in np.nanmean([d["auc_per_teacher"] for d in diag], 0)) if diag else "–"
             L.append(f"| {name} | {about} | {fmt(v)} | {len(v)} | {wt} | {auc} | {per} |")
-            if accs is None and rs: accs, n_acc = rs[0]["teachers"]["accuracy"], rs[0]["config"].get("max_train_examples")
+            for r in rs[:1]:
+                c, acc = r["config"], r["teachers"]["accuracy"]
+                accs.setdefault(f"train: {c.get('max_train_examples') or 'all'} examples, subset_seed {c.get('subset_seed')}", acc["train"])
+                accs["dev"] = acc["validation"]
         if accs:
-            L += ["", f"Teacher accuracy on the sweep's {n_acc or 'all'} training examples (what the agent sees; the teachers were "
-                  "fitted on them) and on dev (what the student is judged on):", "",
-                  "| split | " + " | ".join(teacher_names(rows)) + " |", "|---|" + "---|" * len(teacher_names(rows))]
-            for split, a in accs.items(): L.append(f"| {split} | " + " | ".join(f"{x:.3f}" for x in a) + " |")
+            L += ["", "Teacher accuracy on the training examples a variant draws (what the agent sees) and on dev (what the student "
+                  "is judged on):", "", "| examples | " + " | ".join(teacher_names(rows)) + " |", "|---|" + "---|" * len(teacher_names(rows))]
+            for split, a in sorted(accs.items(), key=lambda kv: kv[0] == "dev"): L.append(f"| {split} | " + " | ".join(f"{x:.3f}" for x in a) + " |")
         L.append("")
     from rmkd_nb.core import atomic_write
     with atomic_write(out) as f: f.write("\n".join(L) + "\n")
