@@ -83,14 +83,13 @@ def parse_args(argv=None):
     return a
 
 def find_glue(data_dir=None) -> Path:
-    cands = [data_dir] if data_dir else []
-    if os.environ.get("RMKD_GLUE_DIR"): cands.append(os.environ["RMKD_GLUE_DIR"])
-    cands += [REPO.parent/"shared"/"data"/"glue", REPO/"shared"/"data"/"glue", Path.cwd()/"shared"/"data"/"glue",
-              Path.cwd().parent/"shared"/"data"/"glue"]
-    for c in cands:
-        if c and (Path(c)/"SST-2"/"train.tsv").is_file(): return Path(c).resolve()
-    where = "--data-dir" if data_dir else "$RMKD_GLUE_DIR or shared/data/glue near the repo"
-    sys.exit(f"bench/perf.py: no GLUE SST-2 data found (looked at {where}: {[str(c) for c in cands]})")
+    "--data-dir, else the kit's own search (`$RMKD_GLUE_DIR`, shared/data/glue near the repo or the working directory)."
+    from rmkd_nb.sweep import find_glue_dir
+    g = Path(data_dir) if data_dir else (find_glue_dir(REPO) or find_glue_dir(Path.cwd()))
+    if g is None or not (g/"SST-2"/"train.tsv").is_file():
+        where = "--data-dir" if data_dir else "$RMKD_GLUE_DIR or shared/data/glue near the repo"
+        sys.exit(f"bench/perf.py: no GLUE SST-2 data found (looked at {where}: {g})")
+    return g.resolve()
 
 # ----------------------------------------------------------------------------------------------------------------
 # measuring: clocks and memory
@@ -222,16 +221,12 @@ def warm_up(model, batch, dev, teachers=()):
     model.zero_grad(set_to_none=True)
 
 def optimizer_for(model, spec, n_steps, dev):
-    "AdamW (fused on a GPU) + linear warm-up/decay, as DistillTrainer configures them by default."
-    import torch
-    from transformers import get_linear_schedule_with_warmup
+    "DistillTrainer's own AdamW (fused on a GPU) and linear warm-up/decay, with the default config's settings."
     from rmkd_nb.core import DistillConfig
+    from rmkd_nb.trainer import linear_schedule, make_optimizer
     c = DistillConfig()
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": c.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=c.lr,
-                            **({"fused": True} if dev.type == "cuda" else {}))
-    return opt, get_linear_schedule_with_warmup(opt, int(c.warmup_ratio * n_steps), n_steps), c
+    opt = make_optimizer([model], c.lr, c.weight_decay, fused=dev.type == "cuda")
+    return opt, linear_schedule(opt, math.ceil(c.warmup_ratio * n_steps), n_steps), c
 
 def loader_for(tds, spec, dev, drop=()):
     import torch

@@ -11,6 +11,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                'rmkd_nb/agent.py'),
                                'rmkd_nb.agent.RLTeacherSelector._dev_value': ( 'agent.html#rlteacherselector._dev_value',
                                                                                'rmkd_nb/agent.py'),
+                               'rmkd_nb.agent.RLTeacherSelector._groups': ('agent.html#rlteacherselector._groups', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent.RLTeacherSelector._learn': ('agent.html#rlteacherselector._learn', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent.RLTeacherSelector._make': ('agent.html#rlteacherselector._make', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent.RLTeacherSelector._params': ('agent.html#rlteacherselector._params', 'rmkd_nb/agent.py'),

@@ -300,9 +300,13 @@ class RLTeacherSelector(WeightingStrategy):
             for k, v in st.items():
                 if torch.is_tensor(v) and k != "step": st[k] = v.to(device)
 
+    def _groups(self, state:State) -> tuple:
+        "The feature groups: fixed once the policy is built, else the asked-for ones or all the state can fill."
+        return tuple(self.dims["groups"]) if self.dims else (self.groups or available_features(state))
+
     def features(self, state:State) -> torch.Tensor:
         "Raw `(B, K, F)` features of the agent's feature groups."
-        return state_features(state, tuple(self.dims["groups"]) if self.dims else (self.groups or available_features(state)))
+        return state_features(state, self._groups(state))
 
     def probs(self, state:State) -> torch.Tensor:
         "Selection probabilities `(B, K)` for a batch (no sampling, no statistics update)."
@@ -316,7 +320,7 @@ class RLTeacherSelector(WeightingStrategy):
         "The batch's KD weights `(B, K)`; samples and remembers the actions for `update`."
         self._epoch = int(state.epoch)
         x = self.features(state)
-        if self.policy is None: self._make(x.shape[1], x.shape[2], self.dims["groups"] if self.dims else self.groups or available_features(state), x.device)
+        if self.policy is None: self._make(x.shape[1], x.shape[2], self._groups(state), x.device)
         self._to(x.device)
         if x.shape[1:] != (self.dims["K"], self.dims["F"]):
             raise ConfigError(f"strategy {self.name!r}: features of shape {tuple(x.shape[1:])}, but the agent was built for {(self.dims['K'], self.dims['F'])}")

@@ -309,7 +309,7 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
          + (f", GPU {env['cuda']}" if env.get("cuda") else "") + f"; torch {env.get('torch')}, transformers {env.get('transformers')}.", ""]
     for s in sweeps: L.append(f"- sweep `{s['name']}`: {s['points']} points, {len(s['failed'])} failed, wall time {s.get('wall_s_total', s['wall_s']):.0f} s")
     for d in dirs:
-        rs = [r for r in results if Path(r["_dir"]).is_relative_to(Path(d).resolve()) or str(r["_dir"]).startswith(str(d))]
+        rs = [r for r in results if Path(r["_dir"]).is_relative_to(d)]   # `_dir` is spelled as `d` was (collect_results)
         L.append(f"- `{d}`: {len(rs)} finished runs, {sum(r.get('timings', {}).get('total_s', 0) for r in rs):.0f} s of run time in all (the sum of the runs' wall times)")
     L.append("")
     for task in sorted({r["task"] for r in rows}):
@@ -325,8 +325,9 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
             cells = {r["metric"]: r for r in rows if r["task"] == task and r["strategy"] == s}
             n = max(c["n_seeds"] for c in cells.values())
             L.append(f"| {s} | " + " | ".join(f"{100*cells[m]['mean']:.1f} ± {100*cells[m]['std']:.1f}" if m in cells else "–" for m in metrics) + f" | {n} |")
-        L += [""] + _majority_line(tr) + [""] + _teacher_table(tr, task, metrics[0]) + [""]
-        if speed: L += _speed_table(tr) + [""]
+        dsd = load_data(DistillConfig.from_dict(c0, where="report"))   # the task's data, read once for both lines
+        L += [""] + _majority_line(tr, dsd) + [""] + _teacher_table(tr, task, metrics[0]) + [""]
+        if speed: L += _speed_table(tr, dsd) + [""]
     with atomic_write(out_md) as f: f.write("\n".join(L) + "\n")
     return rows
 
@@ -357,7 +358,7 @@ def inference_speed(model_dir, texts:list, pairs:list|None, max_length:int, batc
             best = min(best, time.perf_counter() - t)
     return len(texts) / best
 
-def _speed_table(results, n:int=256) -> list[str]:
+def _speed_table(results, dsd, n:int=256) -> list[str]: # dsd: the task's `DatasetDict`
     "The student's size and CPU inference speed-up against the largest teacher (first `n` dev examples)."
     import torch
     r = next((r for r in results if (Path(r["_dir"])/"student"/"config.json").exists()), None)
@@ -367,7 +368,6 @@ def _speed_table(results, n:int=256) -> list[str]:
     if not teachers: return []
     big, big_p = max(teachers, key=lambda x: x[1])
     st_dir = Path(r["_dir"])/"student"; st_p = _hf_params(st_dir)
-    dsd = load_data(DistillConfig.from_dict(c, where="report"))
     dev = dsd[eval_split(dsd)].select(range(min(n, len(dsd[eval_split(dsd)]))))
     texts, pairs = dev["text"][:], (dev["text_pair"][:] if "text_pair" in dev.column_names else None)
     threads = torch.get_num_threads(); torch.set_num_threads(1)
@@ -404,10 +404,10 @@ def _teacher_table(results, task, metric) -> list[str]:
     L += ["", f"Strongest teacher: {best_t}; strongest single-teacher student: {best_s} ({verdict})."]
     return L
 
-def _majority_line(results) -> list[str]:
+def _majority_line(results, dsd) -> list[str]: # dsd: the task's `DatasetDict`
     "The dev metrics of always predicting the most frequent training label: the floor a collapsed student sits on."
     from rmkd_nb.data import compute_metrics, get_task
-    c = results[0]["config"]; dsd = load_data(DistillConfig.from_dict(c, where="report"))
+    c = results[0]["config"]
     maj = int(np.bincount(dsd["train"]["label"][:]).argmax()); y = np.asarray(dsd[eval_split(dsd)]["label"][:])
     m = compute_metrics(get_task(c["task"]) if c["task"] != "custom" else ["accuracy"], np.full_like(y, maj), y)
     return [f"Majority-class baseline on dev (always predict the most frequent training label): "

@@ -145,8 +145,6 @@ def train_synthetic(task:SyntheticTask, strategy:str="uniform", # a strategy spe
         cfg = DistillConfig.from_dict(DEFAULTS | dict(task="synthetic", strategy=strategy, strategy_options=dict(options or {}),
                                       output_dir=str(output_dir), device="cpu", precision="fp32", seed=seed, warmup_ratio=0.0,
                                       weight_decay=0.0, max_grad_norm=0.0, eval_batch_size=4096) | overrides, where="train_synthetic")
-        if str(strategy).startswith("rl") and "alpha" not in cfg.strategy_options:   # the agent's look-ahead uses the run's alpha
-            cfg = cfg.replace(strategy_options=cfg.strategy_options | {"alpha": cfg.alpha})
         torch.manual_seed(seed)
         student = SyntheticStudent(task.dim, task.num_classes)
         trainer = DistillTrainer(cfg, student, task.dataset("train"), task.dataset("validation"), task.cache())

@@ -365,10 +365,9 @@ def finetune_teacher(model_path,                 # pretrained encoder: directory
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids", "label", "idx") if k in train.column_names]
     g = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(train.select_columns(keys), batch_size=batch_size, shuffle=True, collate_fn=collate, generator=g)
+    from rmkd_nb.trainer import make_optimizer   # the trainer's AdamW: no weight decay on biases and norms
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    opt = make_optimizer([model], lr, weight_decay)
     total = epochs * len(loader)
     sched = get_linear_schedule_with_warmup(opt, int(warmup_ratio * total), total)
     model.to(dev); history, best, best_state, best_row = [], -math.inf, None, None

@@ -391,7 +391,7 @@ def _setup_train(self:DistillTrainer):
     if cfg.hidden_weight > 0: self._make_projector()
     opt = make_optimizer([self.student] + ([self.projector] if self.projector is not None else []), cfg.lr,
                          cfg.weight_decay, fused=self.device.type == "cuda")
-    frozen = getattr(self.strategy, "frozen_epochs", lambda n: 0)(self.num_epochs) * self.steps_per_epoch
+    frozen = self.strategy.frozen_epochs(self.num_epochs) * self.steps_per_epoch
     self.update_steps = max(1, self.total_steps - frozen)   # the student's optimizer steps: the LR schedule spans these
     self.scheduler = linear_schedule(opt, math.ceil(cfg.warmup_ratio * self.update_steps), self.update_steps)
     if self.projector is not None: self.projector = acc.prepare(self.projector)
@@ -597,8 +597,9 @@ def _learn_and_log(self:DistillTrainer, done:list, counts:list, step:int) -> tup
             nonfinite = ~torch.isfinite(r); huge = ~nonfinite & (r.abs() > REWARD_LIMIT)   # an exploding reward is a fault too
             nb = torch.stack([nonfinite.sum(), huge.sum()]).float().to(self.device)
             if self.world > 1: nb = self.accelerator.reduce(nb, "sum")
-            if nb[0].item() > 0: self._fault("reward", step, d["idx"].cpu()[nonfinite.cpu()])
-            elif nb[1].item() > 0: self._fault("reward", step, d["idx"].cpu()[huge.cpu()], "exploding", f" (|r| > {REWARD_LIMIT:g})")
+            n_nonfinite, n_huge = nb.tolist()   # one device sync
+            if n_nonfinite > 0: self._fault("reward", step, d["idx"].cpu()[nonfinite.cpu()])
+            elif n_huge > 0: self._fault("reward", step, d["idx"].cpu()[huge.cpu()], "exploding", f" (|r| > {REWARD_LIMIT:g})")
         cols = {k: self._gather_rows(v, cnt) for k, v in cols.items()}
         if self.is_main:
             if self.weight_log is not None: self.weight_log.append(step, self.epoch, **cols)
