@@ -17,7 +17,7 @@ from .weighting import State, StepFeedback, WeightingStrategy, register_strategy
 __all__ = ['FEATURE_GROUPS', 'REWARDS', 'resolve_features', 'state_features', 'available_features', 'RunningNorm',
            'TeacherPolicy', 'bernoulli_log_prob', 'bernoulli_entropy', 'selection_weights', 'soft_weights',
            'register_reward', 'reward_ce_after', 'reward_ce_gain', 'reward_loss', 'logit_lookahead', 'reward_lookahead',
-           'reward_kd_lookahead', 'RLTeacherSelector', 'RLSelect', 'RLSoft']
+           'reward_kd_lookahead', 'LookaheadRule', 'RLTeacherSelector', 'RLSelect', 'RLSoft']
 
 # %% ../nbs/05_agent.ipynb #c9907be5
 FEATURE_GROUPS = ("student_repr", "teacher_repr", "probs", "ce", "gap")
@@ -180,6 +180,27 @@ def reward_lookahead(agent, state, feedback, actions, weights, executed=True):
 def reward_kd_lookahead(agent, state, feedback, actions, weights, executed=True):
     return logit_lookahead(state.student_logits, state.teacher_logits, weights, state.labels, state.T, agent.alpha,
                            agent.lookahead_lr, kd_only=True)
+
+# %% ../nbs/05_agent.ipynb #5acdcdb5
+@register_strategy("kd_lookahead_rule")
+class LookaheadRule(WeightingStrategy):
+    "No learning: select teacher k iff its counterfactual reward alone beats no teacher (the agent's default reward)."
+    def __init__(self, reward:str="kd_lookahead", # a counterfactual `REWARDS` name
+                 alpha:float=0.5,                 # KD share the reward uses (set to the run's alpha)
+                 lookahead_lr:float=1.0):         # logit step of the look-ahead rewards
+        self.fn = REWARDS.get(reward, where="strategy 'kd_lookahead_rule' option reward")
+        if not self.fn.counterfactual:
+            raise ConfigError(f"strategy 'kd_lookahead_rule': reward={reward!r} is not counterfactual; use one of "
+                              f"{[n for n in REWARDS.names() if REWARDS.get(n).counterfactual]}")
+        self.reward, self.alpha, self.lookahead_lr = reward, alpha, lookahead_lr
+    def gains(self, state:State) -> torch.Tensor: # (B, K): r(teacher k alone) - r(no teacher)
+        "Each teacher's counterfactual reward against no teacher."
+        w0 = torch.zeros_like(state.teacher_ce, dtype=torch.float32); eye = torch.eye(state.num_teachers, device=w0.device)
+        r0 = self.fn(self, state, None, None, w0, executed=False).float()
+        r1 = torch.stack([self.fn(self, state, None, None, eye[k].expand_as(w0), executed=False).float()
+                          for k in range(state.num_teachers)], -1)
+        return r1 - r0[:, None]
+    def weights(self, state): return selection_weights((self.gains(state) > 0).float())
 
 # %% ../nbs/05_agent.ipynb #0192286c
 @register_strategy("rl")

@@ -16,7 +16,8 @@ from .core import ConfigError, Registry
 # %% auto #0
 __all__ = ['STRATEGIES', 'State', 'StepFeedback', 'WeightingStrategy', 'register_strategy', 'get_strategy', 'one_hot_weights',
            'score_softmax', 'teacher_entropy', 'RunWeights', 'Uniform', 'NoKD', 'SingleTeacher', 'Fixed',
-           'RandomSingle', 'BestSingle', 'fit_teacher_lr', 'LREnsemble', 'CAMKD', 'EntropyWeights', 'weights_table']
+           'RandomSingle', 'BestSingle', 'OracleRight', 'fit_teacher_lr', 'LREnsemble', 'CAMKD', 'EntropyWeights',
+           'weights_table']
 
 # %% ../nbs/04_weighting.ipynb #553477a0
 @dataclass
@@ -212,6 +213,14 @@ class RandomSingle(WeightingStrategy):
 class BestSingle(WeightingStrategy):
     "Best-Single-Ensemble: per example, the teacher with the lowest CE, $w_{jk} = [k = \\arg\\min_{k'} \\mathrm{CE}_{jk'}]$."
     def weights(self, state): return one_hot_weights(state.teacher_ce.argmin(-1), state.num_teachers)
+
+# %% ../nbs/04_weighting.ipynb #aca0e844
+@register_strategy("oracle_right")
+class OracleRight(WeightingStrategy):
+    "Per example, the average of the teachers whose top class is the gold label; none right: CE only (zero weights)."
+    def weights(self, state):
+        right = (state.teacher_logits.argmax(-1) == state.labels[:, None]).float()
+        return right / right.sum(-1, keepdim=True).clamp_min(1.0)
 
 # %% ../nbs/04_weighting.ipynb #9e2257b1
 def fit_teacher_lr(logits,              # (N, K, C) teacher logits
