@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
                    formatter_class=fmt)
     s = sub.add_parser("sweep", help="run a grid of experiments from a YAML/JSON spec")
     s.add_argument("spec"); s.add_argument("--workers", type=int); s.add_argument("--runs_root")
-    s.add_argument("--engine", choices=["papermill", "direct"])
+    s.add_argument("--engine", choices=["papermill", "direct", "ray"])
     rp = sub.add_parser("report", help="aggregate sweeps into docs/results.md and docs/results.csv")
     rp.add_argument("dirs", nargs="+"); rp.add_argument("--out", default="docs/results.md"); rp.add_argument("--csv", default="docs/results.csv")
     rp.add_argument("--speed", action="store_true", help="measure the student's CPU inference speed-up against the largest teacher")
