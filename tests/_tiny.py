@@ -144,8 +144,8 @@ def run_mlp(out, strategy="uniform", nan_idx=(), **cfg):
 
 def agent_states(run_dir) -> list:
     "Every process's strategy `state_dict` from the run's final checkpoint (one per rank)."
-    from rmkd_nb.trainer import find_checkpoints
-    return torch.load(find_checkpoints(run_dir)[-1][1] / "strategy.pt", weights_only=False)
+    from rmkd_nb.trainer import find_checkpoints, load_tree
+    return load_tree(find_checkpoints(run_dir)[-1][1] / "strategy")
 
 
 def student_params(run_dir) -> dict:
