@@ -45,6 +45,8 @@ def check_run(cfg:DistillConfig, where:str="config"):
     cfg.validate(where)
     if cfg.task != "custom": get_task(cfg.task, where=f"{where}: task")
     get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
+    from rmkd_nb.trainer import resolve_report_to
+    resolve_report_to(cfg.report_to, f"{where}: report_to")
     try: _check_paths(cfg, where)
     except OSError as e: raise ConfigError(f"{where}: a path in the config cannot be checked ({e.strerror}: {str(e.filename)[:80]!r})") from None
     return cfg
@@ -164,14 +166,14 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
 
 # %% ../nbs/09_sweep.ipynb #b4a8a12b
 def save_figures(run_dir, png:bool=True) -> dict:
-    "Save the key figures of a run (HTML always, PNG where asked and kaleido finds a browser)."
+    "Save the key figures of a run (self-contained HTML always, PNG where asked and kaleido finds a browser)."
     from rmkd_nb import viz
     run_dir = Path(run_dir); fdir = run_dir/"figures"; fdir.mkdir(exist_ok=True)
     run = viz.load_run(run_dir); made = {}
     figs = {"teacher_share": viz.teacher_share(run), "heatmap": viz.heatmap(run)}
     if "rewards" in run.log: figs["agent_diagnostics"] = viz.agent_diagnostics(run)
     for name, fig in figs.items():
-        with atomic_write(fdir/f"{name}.html") as f: f.write(fig.to_html(include_plotlyjs="cdn"))
+        with atomic_write(fdir/f"{name}.html") as f: f.write(fig.to_html(include_plotlyjs=True))   # plotly.js inline: renders offline
         made[name] = [f"figures/{name}.html"]
         if not png: continue
         try:

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import ConfigError, DistillConfig, atomic_write, write_json
+from .core import REPORT_TO, ConfigError, DistillConfig, atomic_write, write_json
 
 # %% auto #0
 __all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'CHECKPOINT_VERSION', 'REWARD_LIMIT', 'WeightLog', 'epoch_batches',
            'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn',
            'make_optimizer', 'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state',
            'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'resolve_strategy',
-           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'is_trainer_callback',
-           'training_arguments']
+           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'resolve_report_to',
+           'is_trainer_callback', 'training_arguments']
 
 # %% ../nbs/06_trainer.ipynb #60071091
 _OPTIONAL = {"probs": np.float16, "actions": np.uint8, "rewards": np.float16}
@@ -448,7 +448,8 @@ class DistillTrainer:
         self.eval_collate_fn = collate_fn or (default_collate_fn(eval_dataset[0], tokenizer, student) if eval_dataset is not None else None)
         self.compute_metrics = compute_metrics or task_metrics(config.task)
         self.run_dir = Path(config.output_dir)
-        self.accelerator, self.weight_log, self.projector, self._tb = None, None, None, None
+        resolve_report_to(config.report_to, "DistillConfig.report_to")   # a tracker that is not installed: refused now
+        self.accelerator, self.weight_log, self.projector, self._trackers = None, None, None, []
         self.state, self._hf_args, self.control = TrainerState(), None, None
 
     @property
@@ -578,15 +579,14 @@ def _write_teacher_table(self:DistillTrainer):
 
 @patch
 def _write_row(self:DistillTrainer, row:dict):
-    "Append one JSON line to metrics.jsonl (and TensorBoard scalars); `on_log` of TrainerCallbacks."
+    "Append one JSON line to metrics.jsonl (and the scalars to the `report_to` trackers); `on_log` of TrainerCallbacks."
     if row["type"] in ("train", "eval"):
         pre = "eval_" if row["type"] == "eval" else ""
         self._hf_event("on_log", logs={pre + k: v for k, v in row.items() if k not in ("type", "step", "epoch")} | {"epoch": row["epoch"]})
     if not self.is_main: return
     with open(self.run_dir/"metrics.jsonl", "a") as f: f.write(json.dumps(row, default=float) + "\n")
-    if self._tb is not None:
-        for k, v in row.items():
-            if k not in ("type", "step", "epoch") and isinstance(v, (int, float)): self._tb.add_scalar(f"{row['type']}/{k}", v, row["step"])
+    vals = {f"{row['type']}/{k}": v for k, v in row.items() if k not in ("type", "step", "epoch") and isinstance(v, (int, float))}
+    for t in self._trackers: t.log(vals, step=row["step"])
 
 def _truncate_metrics(path:Path, after_step:int):
     "Keep the complete metrics.jsonl rows with step <= after_step (a killed run may have left later or partial rows)."
@@ -598,13 +598,32 @@ def _truncate_metrics(path:Path, after_step:int):
         if row.get("step", 0) <= after_step: keep.append(line)
     with atomic_write(path) as f: f.write("".join(l + "\n" for l in keep))
 
+# %% ../nbs/06_trainer.ipynb #bfac8d0e
+def resolve_report_to(report_to:list, where:str="report_to") -> list: # DistillConfig.report_to
+    "The Accelerate trackers to log to: 'none' -> [], 'all' -> every installed one; a named one must be installed."
+    import accelerate.utils as U
+    avail = {n: getattr(U, f"is_{n}_available", lambda: False)() for n in REPORT_TO if n not in ("none", "all")}
+    if list(report_to) in ([], ["none"]): return []
+    if list(report_to) == ["all"]: return [n for n, ok in avail.items() if ok]
+    missing = [n for n in report_to if not avail.get(n)]
+    if missing:
+        raise ConfigError(f"{where}={list(report_to)}: {', '.join(missing)} not installed (pip install "
+                          f"{' '.join('rmkd_nb[tensorboard]' if m == 'tensorboard' else m for m in missing)}), or report_to none")
+    return list(report_to)
+
 @patch
-def _open_tensorboard(self:DistillTrainer):
-    if not ("tensorboard" in self.config.report_to and self.is_main): return None
-    try: from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        warnings.warn("tensorboard=True but the tensorboard package is not installed: metrics.jsonl only"); return None
-    return SummaryWriter(str(self.run_dir/"tensorboard"))
+def _open_trackers(self:DistillTrainer) -> list:
+    "Start the run's Accelerate trackers (main process) with the config; tensorboard logs go to `tensorboard/`."
+    from accelerate.tracking import LOGGER_TYPE_TO_CLASS
+    if not self.is_main: return []
+    out = []
+    for name in resolve_report_to(self.config.report_to):
+        cls = LOGGER_TYPE_TO_CLASS[name]
+        t = cls("rmkd_nb", str(self.run_dir/"tensorboard")) if cls.requires_logging_directory else cls("rmkd_nb")
+        t.start(); out.append(t)
+        t.store_init_configuration({k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
+                                    for k, v in self.config.to_dict().items()})
+    return out
 
 # %% ../nbs/06_trainer.ipynb #acfc67fd
 @patch
@@ -925,7 +944,7 @@ def train(self:DistillTrainer) -> dict:
                                     chunk_rows=self.weight_log_rows)
     if ckpt is not None: self._load_checkpoint(ckpt)
     self._write_teacher_table()
-    self._tb = self._open_tensorboard()
+    self._trackers = self._open_trackers()
     self._hf_event("on_train_begin")
     bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", disable=not self.is_main, dynamic_ncols=True)
     try:
@@ -987,7 +1006,7 @@ def _finish(self:DistillTrainer) -> dict:
               "device": str(self.device), "mixed_precision": self.accelerator.mixed_precision}
     if self.is_main:
         self.save_student(self.run_dir/"student"); self._save_best_student()
-        if self._tb is not None: self._tb.close()
+        for t in self._trackers: t.finish()
         write_json(self.run_dir/"train_result.json", result)
         self._prune_finished_checkpoints()
         for cb in self.callbacks:

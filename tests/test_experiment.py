@@ -1,5 +1,5 @@
 "Papermill runs of the experiment notebook, sweeps and the report, on tiny models and real GLUE rows."
-import json, shutil, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 
 import nbformat, papermill as pm, pytest
@@ -37,7 +37,8 @@ def test_papermill_overrides_reach_the_run(tmp_path):
     assert (c["strategy"], c["seed"], c["temperature"], c["alpha"], c["task"]) == ("ca_mkd", 3, 3.0, 0.25, "mrpc")
     assert set(res["final"]) >= {"f1", "accuracy"}
     assert (out/"weightlog").is_dir() and (out/"metrics.jsonl").is_file() and (out/"examples.jsonl").is_file()
-    assert (out/"figures"/"teacher_share.html").is_file()
+    html = (out/"figures"/"teacher_share.html").read_text()   # self-contained: plotly.js inline, nothing from a CDN
+    assert not re.search(r'<script[^>]*src=', html) and len(html) > 1_000_000 and "Plotly.newPlot" in html
 
 def test_papermill_bad_parameter_stops_before_writing(tmp_path):
     out = tmp_path/"run"
