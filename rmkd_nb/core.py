@@ -120,6 +120,8 @@ class DistillConfig:
     max_train_examples: int|None = None # fixed-seed training subset for quick runs
     max_eval_examples: int|None = None  # fixed-seed dev subset
     subset_seed: int = 0                # seed of those subsets (fixed across run seeds, so runs share a teacher cache)
+    reward_examples: int = 0            # training examples held out (by subset_seed) as the reward split, never trained on
+    reward_file: str|None = None        # custom tasks: a labelled file used as the reward split instead
     max_length: int = 128               # student's maximum sequence length
     # models
     student: str = "tiny"               # "tiny" (random small BERT), a model dir, or "<model>:<k>" (first k layers)
@@ -213,13 +215,16 @@ class DistillConfig:
         if self.keep_checkpoints not in ("last", "all", "none"): bad("keep_checkpoints", "must be 'last', 'all' or 'none'")
         if not self.output_dir: bad("output_dir", "must be a directory path")
         if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
+        if self.reward_file and self.reward_examples: bad("reward_file", "and reward_examples>0 both ask for a reward split; give one")
+        if self.reward_file and self.task != "custom": bad("reward_file", "is for task='custom'; GLUE tasks use reward_examples")
         for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch
             v = getattr(self, f.name)
             if isinstance(v, int) and not isinstance(v, bool) and not (0 <= v < 2**63): bad(f.name, "must be an integer in [0, 2**63)")
         for name in ("teachers", "text_fields"):
             for x in getattr(self, name):
                 if not isinstance(x, str) or not x: bad(name, f"must be a list of non-empty strings (item {x!r})")
-        paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "output_dir", "cache_dir", "student")]
+        paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "reward_file", "output_dir",
+                                                 "cache_dir", "student")]
         for name, v in paths + [("teachers", t) for t in self.teachers]:
             if isinstance(v, str) and ("\x00" in v or len(v) > 4096):
                 raise ConfigError(f"{where}: {name}={v[:80]!r}{'...' if len(v) > 80 else ''} is not a usable path "

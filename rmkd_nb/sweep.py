@@ -15,10 +15,10 @@ from .core import ConfigError, DistillConfig, atomic_write, write_json, seed_eve
 
 # %% auto #0
 __all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'find_glue_dir', 'resolve_config', 'check_run', 'finished',
-           'is_builtin_teacher', 'load_data', 'eval_split', 'load_teachers', 'build_student', 'write_examples',
-           'environment', 'param_count', 'run_experiment', 'save_figures', 'sweep_points', 'experiment_notebook',
-           'absolute_paths', 'run_point', 'run_sweep', 'collect_results', 'aggregate', 'write_report',
-           'inference_speed']
+           'is_builtin_teacher', 'load_data', 'run_splits', 'eval_split', 'load_teachers', 'build_student',
+           'write_examples', 'environment', 'param_count', 'run_experiment', 'save_figures', 'sweep_points',
+           'experiment_notebook', 'absolute_paths', 'run_point', 'run_sweep', 'collect_results', 'aggregate',
+           'write_report', 'inference_speed']
 
 # %% ../nbs/09_sweep.ipynb #f60583f9
 def find_glue_dir(start:str|Path=".") -> Path|None:
@@ -44,7 +44,10 @@ def check_run(cfg:DistillConfig, where:str="config"):
     import rmkd_nb.agent  # registers "rl"
     cfg.validate(where)
     if cfg.task != "custom": get_task(cfg.task, where=f"{where}: task")
-    get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
+    strategy = get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
+    if getattr(strategy, "needs_reward_split", False) and not (cfg.reward_examples or cfg.reward_file):
+        raise ConfigError(f"{where}: strategy {cfg.strategy!r} fits on labelled held-out data, but the run has no reward "
+                          "split: set reward_examples (e.g. 200; held out of the training split) or reward_file")
     try: _check_paths(cfg, where)
     except OSError as e: raise ConfigError(f"{where}: a path in the config cannot be checked ({e.strerror}: {str(e.filename)[:80]!r})") from None
     return cfg
@@ -52,7 +55,7 @@ def check_run(cfg:DistillConfig, where:str="config"):
 def _check_paths(cfg:DistillConfig, where:str):
     if cfg.data_dir is not None and cfg.task != "custom" and not Path(cfg.data_dir).is_dir():
         raise ConfigError(f"{where}: data_dir={cfg.data_dir!r} does not exist")
-    for f in ("train_file", "dev_file"):
+    for f in ("train_file", "dev_file", "reward_file"):
         v = getattr(cfg, f)
         if v is not None and not Path(v).is_file(): raise ConfigError(f"{where}: {f}={v!r} does not exist")
     for t in cfg.teachers:
@@ -67,14 +70,26 @@ def is_builtin_teacher(t:str) -> bool: return str(t).startswith("tfidf")
 
 # %% ../nbs/09_sweep.ipynb #5547b79e
 def load_data(cfg:DistillConfig):
-    "The run's `DatasetDict` (GLUE task or custom files), subset as configured."
-    from rmkd_nb.data import load_task, load_text_files
+    "The run's `DatasetDict` (GLUE task or custom files), subset as configured, with its `reward` split if any."
+    from rmkd_nb.data import load_task, load_text_files, hold_out_reward, label_names
+    n_train = None if cfg.reward_examples else cfg.max_train_examples   # the reward split is held out first
     if cfg.task == "custom":
         files = {"train": cfg.train_file} | ({"validation": cfg.dev_file} if cfg.dev_file else {})
-        return load_text_files(files, cfg.text_fields, cfg.label_field, max_train_examples=cfg.max_train_examples,
-                               max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
-    return load_task(cfg.task, cfg.data_dir, max_train_examples=cfg.max_train_examples,
-                     max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+        dsd = load_text_files(files, cfg.text_fields, cfg.label_field, max_train_examples=n_train,
+                              max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+        if cfg.reward_file:
+            dsd["reward"] = load_text_files({"reward": cfg.reward_file}, cfg.text_fields, cfg.label_field,
+                                            label_names=label_names(dsd))["reward"]
+    else: dsd = load_task(cfg.task, cfg.data_dir, max_train_examples=n_train, max_eval_examples=cfg.max_eval_examples,
+                          seed=cfg.subset_seed)
+    if cfg.reward_examples: dsd = hold_out_reward(dsd, cfg.reward_examples, cfg.max_train_examples, cfg.subset_seed)
+    return dsd
+
+def run_splits(cfg:DistillConfig, dsd, report:str) -> list[dict]: # report: the evaluation split
+    "`result.json['splits']`: train, reward (if any) and the report split, each with its size, source and idx hash."
+    from rmkd_nb.data import split_record
+    reward = [split_record(dsd["reward"], "reward", "reward_file" if cfg.reward_file else "train")] if "reward" in dsd else []
+    return [split_record(dsd["train"], "train")] + reward + [split_record(dsd[report], report)]
 
 def eval_split(dsd) -> str:
     "The dev split used for evaluation (`validation`, or `validation_matched` for MNLI)."
@@ -145,18 +160,20 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
     seed_everything(cfg.seed)
     dsd = load_data(cfg); dev = eval_split(dsd); timings["data_s"] = time.time() - t0
     t = time.time(); teachers = load_teachers(cfg, dsd); timings["teachers_s"] = time.time() - t
-    t = time.time(); cache = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=("train", dev)); timings["cache_s"] = time.time() - t
+    splits = ("train", dev) + (("reward",) if "reward" in dsd else ())
+    t = time.time(); cache = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=splits); timings["cache_s"] = time.time() - t
     student, tok = build_student(cfg, dsd)
     tds = tokenize_dataset(dsd, tok, cfg.max_length)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
     write_examples(out/"examples.jsonl", dsd["train"])
-    trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks))
+    trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks),
+                             reward_dataset=tds["reward"] if "reward" in tds else None)
     t = time.time(); res = trainer.train(); timings["train_s"] = time.time() - t
     figs = save_figures(out, png=png) if figures else {}
     timings["total_s"] = time.time() - t0
     result = {"config": cfg.to_dict(), "task": cfg.task, "strategy": cfg.strategy, "seed": cfg.seed,
               "final": res.get("final", res), "best": res.get("best"), "train": {k: v for k, v in res.items() if k not in ("final", "best")},
-              "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy},
+              "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy}, "splits": run_splits(cfg, dsd, dev),
               "student_params": param_count(student), "timings": timings, "figures": figs,
               "cache": str(cache.path) if cache.path else None, "environment": environment()}
     write_json(out/"result.json", result)   # written last: marks the run finished
