@@ -8,46 +8,69 @@ import argparse, json, sys, time
 from dataclasses import fields
 from pathlib import Path
 
-from .core import ConfigError, DistillConfig
+from .core import ConfigError, DistillConfig, resolve_aliases
 
 # %% auto #0
-__all__ = ['config_from_args', 'parser', 'main']
+__all__ = ['config_parser', 'config_from_argv', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #9d29c987
-def _config_args(p:argparse.ArgumentParser):
+class _Unset:
+    "Marks a flag the command line did not give (so a `--config` file's value stays)."
+    def __repr__(self): return "<unset>"
+_UNSET = _Unset()
+
+def _checked(typ, name:str): # an argparse type that says which value was wrong, and reads None for optional fields
+    def conv(v:str):
+        if name in _OPTIONAL and v in ("None", "null", "~"): return None
+        try: return typ(v)
+        except (ValueError, TypeError): raise argparse.ArgumentTypeError(f"{v!r} is not {getattr(typ, '__name__', typ)}") from None
+    return conv
+
+_OPTIONAL = {f.name for f in fields(DistillConfig) if "None" in str(f.type)}
+
+def config_parser(prog:str="rmkd run", **kw) -> argparse.ArgumentParser: # kw: passed to `HfArgumentParser`
+    "`HfArgumentParser(DistillConfig)` (every field with its help and default) plus `--config` and the value aliases."
+    from transformers import HfArgumentParser
+    from transformers.hf_argparser import string_to_bool
+    p = HfArgumentParser(DistillConfig, prog=prog, **kw)
+    for a in p._actions:
+        if a.type is not None and a.dest in {f.name for f in fields(DistillConfig)}: a.type = _checked(a.type, a.dest)
     p.add_argument("--config", help="JSON/YAML config file; flags override it")
-    for f in fields(DistillConfig): p.add_argument(f"--{f.name}", dest=f"cfg_{f.name}", metavar="VALUE")
+    p.add_argument("--save_total_limit", type=_checked(int, "save_total_limit"),
+                   help="TrainingArguments' name for keep_checkpoints: 1 (last), 0 (none), None (all)")
+    p.add_argument("--tensorboard", type=string_to_bool, nargs="?", const=True, help="same as --report_to tensorboard")
+    return p
 
-def config_from_args(a) -> DistillConfig:
-    "The config from `--config` and the per-field flags (values parsed as YAML)."
-    import yaml
-    d = DistillConfig.from_file(a.config).to_dict() if a.config else {}
-    for f in fields(DistillConfig):
-        v = getattr(a, f"cfg_{f.name}")
-        if v is not None:
-            d[f.name] = _parse_flag(v, f.type)
-    return DistillConfig.from_dict(d, where="command line" + (f" and {a.config}" if a.config else ""))
+def config_from_argv(argv:list, where:str="command line") -> DistillConfig: # the flags after `rmkd run`
+    "The config from `--config` and the flags (they override the file); validated once, before anything runs."
+    p = config_parser()
+    ns = argparse.Namespace(**{a.dest: _UNSET for a in p._actions if a.dest != "help"})
+    a, _ = p.parse_known_args(argv, namespace=ns)
+    given = {k: _yaml_list(v) for k, v in vars(a).items() if v is not _UNSET and k != "config"}
+    file = a.config if a.config is not _UNSET else None
+    d = DistillConfig.from_file(file).to_dict() if file else {}
+    where += f" and {file}" if file else ""
+    return DistillConfig.from_dict(d | resolve_aliases(given, where), where=where)
 
-def _parse_flag(v:str, typ:str):
-    "A flag's value: strings stay strings, numbers are numbers (YAML 1.1 reads `1e-4` as a string), the rest is YAML."
-    import yaml
-    if "None" in typ and v in ("None", "null", "~"): return None
-    if typ in ("str", "str|None"): return v
-    conv = {"float": float, "int": int, "int|None": int}.get(typ)
-    if conv:
-        try: return conv(v)
-        except ValueError: return v   # left as a string: DistillConfig names the field and the value
-    return yaml.safe_load(v)
+def _yaml_list(v): # the old form `--teachers '[a, b]'` still works
+    if isinstance(v, list) and len(v) == 1 and isinstance(v[0], str) and v[0].startswith("[") and v[0].endswith("]"):
+        import yaml
+        try: return yaml.safe_load(v[0])
+        except Exception: return v
+    return v
 
+# %% ../nbs/11_cli.ipynb #734bdfe2
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser("rmkd", description="Reinforced multi-teacher knowledge distillation")
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="run one experiment"); _config_args(r)
-    r.add_argument("--engine", choices=["papermill", "direct"], default="direct")
-    c = sub.add_parser("cache", help="build the teacher-output cache of a config"); _config_args(c)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    r = sub.add_parser("run", help="run one experiment", parents=[config_parser(add_help=False)], formatter_class=fmt)
+    r.add_argument("--engine", choices=["papermill", "direct"], default="direct", help="run in-process or as a notebook")
+    sub.add_parser("cache", help="build the teacher-output cache of a config", parents=[config_parser(add_help=False)],
+                   formatter_class=fmt)
     s = sub.add_parser("sweep", help="run a grid of experiments from a YAML/JSON spec")
     s.add_argument("spec"); s.add_argument("--workers", type=int); s.add_argument("--runs_root")
-    s.add_argument("--engine", choices=["papermill", "direct"])
+    s.add_argument("--engine", choices=["papermill", "direct", "ray"])
     rp = sub.add_parser("report", help="aggregate sweeps into docs/results.md and docs/results.csv")
     rp.add_argument("dirs", nargs="+"); rp.add_argument("--out", default="docs/results.md"); rp.add_argument("--csv", default="docs/results.csv")
     rp.add_argument("--speed", action="store_true", help="measure the student's CPU inference speed-up against the largest teacher")
@@ -63,17 +86,19 @@ def parser() -> argparse.ArgumentParser:
 # %% ../nbs/11_cli.ipynb #ec65a596
 def main(argv=None):
     "Entry point of the `rmkd` console script."
-    a = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try: a = parser().parse_args(argv)
+    except SystemExit as e: return e.code   # --help (0) or a flag argparse refused (2; it printed why)
     try:
         if a.cmd == "run":
-            cfg = config_from_args(a)
+            cfg = config_from_argv(argv[1:])
             from rmkd_nb.sweep import run_point
             res = run_point(cfg.to_dict(), engine=a.engine)
             print(json.dumps({"output_dir": cfg.output_dir, "final": res["final"], "best": res.get("best")}))
         elif a.cmd == "cache":
             from rmkd_nb.sweep import load_data, load_teachers, eval_split, resolve_config
             from rmkd_nb.teachers import TeacherCache
-            cfg = resolve_config(config_from_args(a)); dsd = load_data(cfg)
+            cfg = resolve_config(config_from_argv(argv[1:])); dsd = load_data(cfg)
             cache = TeacherCache.build(load_teachers(cfg, dsd), dsd, cfg.cache_dir, splits=("train", eval_split(dsd)))
             print(json.dumps({"cache": str(cache.path), "teachers": cache.teacher_names, "accuracy": cache.accuracy}))
         elif a.cmd == "sweep":

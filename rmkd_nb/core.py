@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['ConfigError', 'Registry', 'seed_everything', 'get_device', 'atomic_write', 'atomic_dir', 'write_json',
-           'DistillConfig']
+__all__ = ['REPORT_TO', 'METRICS', 'ALIASES', 'VALUE_ALIASES', 'ConfigError', 'Registry', 'seed_everything', 'get_device',
+           'atomic_write', 'atomic_dir', 'write_json', 'opt', 'DistillConfig', 'resolve_aliases']
 
 # %% ../nbs/00_core.ipynb #d9982481
 class ConfigError(ValueError):
@@ -107,67 +107,87 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 # %% ../nbs/00_core.ipynb #1f93d9a7
+def opt(default=None, help:str="", alias:str|None=None, factory=None): # factory: for list/dict defaults
+    "A `DistillConfig` field: its `help` (shown by `rmkd run --help`, `HfArgumentParser`) and a TrainingArguments alias."
+    md = {"help": help} | ({"aliases": [f"--{alias}"]} if alias else {})
+    return field(default_factory=factory, metadata=md) if factory else field(default=default, metadata=md)
+
+REPORT_TO = ("none", "all", "tensorboard", "wandb", "mlflow", "trackio", "comet_ml", "aim", "clearml", "dvclive", "swanlab")
+METRICS = ("accuracy", "f1", "macro_f1", "mcc")
+
 @dataclass
 class DistillConfig:
     "Configuration of one distillation run."
     # data
-    task: str = "sst2"                  # GLUE task name (see `rmkd_nb.data.TASKS`), or "custom" with `train_file`
-    data_dir: str|None = None           # local GLUE directory; None: the Hugging Face hub (network needed)
-    train_file: str|None = None         # custom CSV/TSV/JSONL training file (task="custom")
-    dev_file: str|None = None           # custom dev file
-    text_fields: list = field(default_factory=list)  # custom files: text column(s)
-    label_field: str = "label"          # custom files: label column
-    max_train_examples: int|None = None # fixed-seed training subset for quick runs
-    max_eval_examples: int|None = None  # fixed-seed dev subset
-    subset_seed: int = 0                # seed of those subsets (fixed across run seeds, so runs share a teacher cache)
-    reward_examples: int = 0            # training examples held out (by subset_seed) as the reward split, never trained on
-    reward_file: str|None = None        # custom tasks: a labelled file used as the reward split instead
-    max_length: int = 128               # student's maximum sequence length
+    task: str = opt("sst2", "GLUE task name (see rmkd_nb.data.TASKS), or 'custom' / a name of your own with train_file")
+    data_dir: str|None = opt(None, "local GLUE directory; None: the Hugging Face hub (network needed)")
+    train_file: str|None = opt(None, "your training file (csv, tsv, json, jsonl, parquet) for a task of your own")
+    dev_file: str|None = opt(None, "your dev file (same formats)")
+    text_fields: list[str] = opt(help="your files' text column(s), e.g. --text_fields sentence1 sentence2", factory=list)
+    label_field: str = opt("label", "your files' label column")
+    max_train_examples: int|None = opt(None, "fixed-seed training subset for quick runs")
+    max_eval_examples: int|None = opt(None, "fixed-seed dev subset")
+    subset_seed: int = opt(0, "seed of those subsets (fixed across run seeds, so runs share a teacher cache)")
+    reward_examples: int = opt(0, "training examples held out (by subset_seed) as the reward split, never trained on")
+    reward_file: str|None = opt(None, "your labelled file used as the reward split instead (same formats)")
+    max_length: int = opt(128, "student's maximum sequence length")
+    metrics: list[str] = opt(help=f"metrics of a task of your own, the first is the main one ({', '.join(METRICS)}); "
+                                  "empty: accuracy (GLUE tasks use their own)", factory=list)
     # models
-    student: str = "tiny"               # "tiny" (random small BERT), a model dir, or "<model>:<k>" (first k layers)
-    teachers: list = field(default_factory=list)  # teacher model dirs (or "tfidf"); empty: a tiny random pool
-    teacher_max_length: int = 128       # teachers' maximum sequence length
-    cache_dir: str = "runs/cache"       # where teacher-output caches live (shared across runs)
+    student: str = opt("tiny", "'tiny' (random small BERT), a model dir or hub id, or '<model>:<k>' (its first k layers)")
+    teachers: list[str] = opt(help="teacher model dirs or hub ids (or 'tfidf:uni' ...); empty: three TF-IDF teachers",
+                              factory=list)
+    teacher_names: list[str] = opt(help="one name per teacher (default: the folder names)", factory=list)
+    label_map: dict|str|None = opt(help="teacher label name -> task label name, e.g. '{POSITIVE: positive}'", factory=dict)
+    allow_untrained_teachers: bool = opt(False, "accept a teacher whose classifier head is newly initialised on load")
+    teacher_max_length: int = opt(128, "teachers' maximum sequence length")
+    cache_dir: str = opt("runs/cache", "where teacher-output caches live (shared across runs)")
     # method
-    strategy: str = "uniform"           # weighting strategy name, e.g. uniform, ca_mkd, single:0, rl
-    strategy_options: dict = field(default_factory=dict)  # options passed to the strategy
-    temperature: float = 2.0            # KD temperature T > 0
-    alpha: float = 0.5                  # KD share in [0, 1]: (1-alpha) CE + alpha T^2 KD
-    hidden_weight: float = 0.0          # weight of the pooled-representation MSE term (0: off)
+    strategy: str = opt("uniform", "weighting strategy name, e.g. uniform, ca_mkd, single:0, rl")
+    strategy_options: dict|str|None = opt(help="options passed to the strategy, e.g. '{mode: soft}'", factory=dict)
+    temperature: float = opt(2.0, "KD temperature T > 0")
+    alpha: float = opt(0.5, "KD share in [0, 1]: (1-alpha) CE + alpha T^2 KD")
+    hidden_weight: float = opt(0.0, "weight of the pooled-representation MSE term (0: off)")
     # optimisation
-    epochs: float = 3.0                 # training epochs (> 0)
-    batch_size: int = 32                # per-device training batch size
-    eval_batch_size: int = 128          # evaluation batch size
-    lr: float = 5e-5                    # student learning rate
-    weight_decay: float = 0.01          # AdamW weight decay
-    warmup_ratio: float = 0.1           # share of steps for linear warm-up
-    grad_accum: int = 1                 # gradient accumulation steps
-    max_grad_norm: float = 1.0          # gradient clipping (0: off)
-    precision: str = "auto"             # auto | fp32 | bf16 | fp16
-    seed: int = 42                      # one seed for the whole run
+    epochs: float = opt(3.0, "training epochs (> 0)", "num_train_epochs")
+    batch_size: int = opt(32, "per-device training batch size", "per_device_train_batch_size")
+    eval_batch_size: int = opt(128, "per-device evaluation batch size", "per_device_eval_batch_size")
+    lr: float = opt(5e-5, "student learning rate", "learning_rate")
+    weight_decay: float = opt(0.01, "AdamW weight decay")
+    warmup_ratio: float = opt(0.1, "share of steps for linear warm-up")
+    grad_accum: int = opt(1, "gradient accumulation steps", "gradient_accumulation_steps")
+    max_grad_norm: float = opt(1.0, "gradient clipping (0: off)")
+    precision: str = opt("auto", "auto | fp32 | bf16 | fp16")
+    seed: int = opt(42, "one seed for the whole run")
     # running
-    output_dir: str = "runs/default"    # where checkpoints, logs, the student and result.json go
-    overwrite: bool = False             # replace a finished run in output_dir
-    resume: bool = True                 # continue from the last checkpoint in output_dir when there is one
-    eval_every: int = 0                 # also evaluate every N optimizer steps (0: once per epoch)
-    save_every: int = 0                 # checkpoint every N optimizer steps (0: once per epoch)
-    keep_checkpoints: str = "last"      # last | all | none: what stays in checkpoints/ once training finishes
-    group_by_length: bool = False       # length-grouped batches
-    compile: bool = False               # torch.compile the student
-    device: str = "auto"                # auto | cpu | cuda
-    on_nan: str = "stop"                # stop | skip: what a non-finite loss or teacher output does
-    log_weights: bool = True            # keep the per-example weight log
-    tensorboard: bool = False           # also write TensorBoard scalars
+    output_dir: str = opt("runs/default", "where checkpoints, logs, the student and result.json go")
+    overwrite: bool = opt(False, "replace a finished run in output_dir")
+    resume: bool = opt(True, "continue from the last checkpoint in output_dir when there is one")
+    eval_every: int = opt(0, "also evaluate every N optimizer steps (0: once per epoch)", "eval_steps")
+    save_every: int = opt(0, "checkpoint every N optimizer steps (0: once per epoch)", "save_steps")
+    keep_checkpoints: str = opt("last", "last | all | none: what stays in checkpoints/ once training finishes "
+                                        "(save_total_limit 1 | None | 0)")
+    group_by_length: bool = opt(False, "length-grouped batches")
+    compile: bool = opt(False, "torch.compile the student", "torch_compile")
+    device: str = opt("auto", "auto | cpu | cuda")
+    on_nan: str = opt("stop", "stop | skip: what a non-finite loss or teacher output does")
+    log_weights: bool = opt(True, "keep the per-example weight log")
+    report_to: list[str] = opt(help=f"trackers beside metrics.jsonl: {' | '.join(REPORT_TO)}", factory=lambda: ["none"])
+
+    def __post_init__(self): # option strings from HfArgumentParser or papermill become mappings
+        for name in ("strategy_options", "label_map"): setattr(self, name, _mapping(getattr(self, name), name))
 
     @classmethod
     def from_dict(cls, d:dict, where:str="config"): # `where`: the source, named in errors
-        "Build a config from a dict, refusing unknown keys and wrong types."
+        "Build a config from a dict (TrainingArguments names accepted), refusing unknown keys and wrong types."
         if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping of config keys, got {type(d).__name__}")
+        d = resolve_aliases(d, where)
         known = {f.name: f for f in fields(cls)}
         unknown = [k for k in d if k not in known]
         if unknown:
             import difflib
-            hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m:=difflib.get_close_matches(k, known, 1)) else "") for k in unknown]
+            names = list(known) + list(ALIASES) + list(VALUE_ALIASES)
+            hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m:=difflib.get_close_matches(str(k), names, 1)) else "") for k in unknown]
             raise ConfigError(f"{where}: unknown config key(s) {', '.join(hints)}")
         hints = typing.get_type_hints(cls)
         kw = {k: _coerce(v, hints[k], f"{where}: {k}") for k, v in d.items()}
@@ -216,13 +236,14 @@ class DistillConfig:
         if not self.output_dir: bad("output_dir", "must be a directory path")
         if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
         if self.reward_file and self.reward_examples: bad("reward_file", "and reward_examples>0 both ask for a reward split; give one")
-        if self.reward_file and self.task != "custom": bad("reward_file", "is for task='custom'; GLUE tasks use reward_examples")
+        if self.reward_file and not self.train_file: bad("reward_file", "needs train_file; GLUE tasks use reward_examples")
         for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch
             v = getattr(self, f.name)
             if isinstance(v, int) and not isinstance(v, bool) and not (0 <= v < 2**63): bad(f.name, "must be an integer in [0, 2**63)")
-        for name in ("teachers", "text_fields"):
+        for name in ("teachers", "text_fields", "teacher_names", "metrics", "report_to"):
             for x in getattr(self, name):
                 if not isinstance(x, str) or not x: bad(name, f"must be a list of non-empty strings (item {x!r})")
+        self._validate_hf(bad)
         paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "reward_file", "output_dir",
                                                  "cache_dir", "student")]
         for name, v in paths + [("teachers", t) for t in self.teachers]:
@@ -231,11 +252,59 @@ class DistillConfig:
                                   "(NUL byte or over 4096 characters)")
         return self
 
+    def _validate_hf(self, bad): # the checks of report_to, metrics, teacher_names, label_map
+        if (u := [r for r in self.report_to if r not in REPORT_TO]): bad("report_to", f"has unknown tracker(s) {u}; one of {REPORT_TO}")
+        if len(self.report_to) > 1 and {"none", "all"} & set(self.report_to): bad("report_to", "'none'/'all' must stand alone")
+        if (u := [m for m in self.metrics if m not in METRICS]): bad("metrics", f"has unknown metric(s) {u}; one of {METRICS}")
+        if self.teacher_names and len(self.teacher_names) != len(self.teachers):
+            bad("teacher_names", f"must give one name per teacher in teachers ({len(self.teachers)} given)")
+        if len(set(self.teacher_names)) < len(self.teacher_names): bad("teacher_names", "must be distinct")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.label_map.items()):
+            bad("label_map", "must map label names (strings) to label names (strings)")
+
+# %% ../nbs/00_core.ipynb #43129114
+ALIASES = {a[2:]: f.name for f in fields(DistillConfig) for a in f.metadata.get("aliases", [])}
+
+def _save_total_limit(v, where):
+    if not (v is None or type(v) is int and v in (0, 1)):
+        raise ConfigError(f"{where}: save_total_limit={v!r}: a finished run keeps all, none or the last of its checkpoints; "
+                          "use None (all), 0 (none) or 1 (last), or keep_checkpoints")
+    return {None: "all", 0: "none", 1: "last"}[v]
+
+def _tensorboard(v, where):
+    if not isinstance(v, bool): raise ConfigError(f"{where}: tensorboard={v!r} must be true or false (or use report_to)")
+    return ["tensorboard"] if v else ["none"]
+
+# names whose value is translated: (canonical name, value -> canonical value)
+VALUE_ALIASES = {"save_total_limit": ("keep_checkpoints", _save_total_limit), "tensorboard": ("report_to", _tensorboard)}
+
+def resolve_aliases(d:dict, where:str="config") -> dict: # a config dict, perhaps with TrainingArguments names
+    "The dict with every alias (`learning_rate`, `num_train_epochs`, `save_total_limit`, ...) under its canonical name."
+    out = {k: v for k, v in d.items() if k not in ALIASES and k not in VALUE_ALIASES}
+    for k, v in d.items():
+        if k in ALIASES: name, value = ALIASES[k], v
+        elif k in VALUE_ALIASES: name, value = VALUE_ALIASES[k][0], VALUE_ALIASES[k][1](v, where)
+        else: continue
+        if name in out: raise ConfigError(f"{where}: both {name!r} and its alias {k!r} are given; keep one")
+        out[name] = value
+    if isinstance(out.get("report_to"), str): out["report_to"] = [out["report_to"]]   # as in TrainingArguments
+    return out
+
+def _mapping(v, name:str): # a dict, None, or a YAML/JSON mapping as a string
+    if v is None: return {}
+    if not isinstance(v, str): return v
+    import yaml
+    try: d = yaml.safe_load(v) if v.strip() else {}
+    except Exception as e: raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping ({type(e).__name__})") from None
+    if not isinstance(d, dict): raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping")
+    return d
+
 def _coerce(v, hint, where):
-    "Check `v` against a field's type hint; ints are accepted for floats."
+    "Check `v` against a field's type hint; ints are accepted for floats, option strings for mappings."
     origin = typing.get_origin(hint); args = typing.get_args(hint)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if v is None and type(None) in args: return None
+        if isinstance(v, str) and str in args and dict in args: return _mapping(v, where)
         hint = next(a for a in args if a is not type(None)); origin = typing.get_origin(hint)
     ok = {float: lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
           int: lambda x: isinstance(x, int) and not isinstance(x, bool),
@@ -246,5 +315,5 @@ def _coerce(v, hint, where):
         if hint is float:
             try: return float(v)
             except OverflowError: raise ConfigError(f"{where}={v!r} is too large for a float") from None
-        return list(v) if hint is list else v
-    raise ConfigError(f"{where}={v!r} has type {type(v).__name__}, expected {getattr(hint, '__name__', hint)}")
+        return list(v) if (origin or hint) is list else v
+    raise ConfigError(f"{where}={v!r} has type {type(v).__name__}, expected {getattr(origin or hint, '__name__', hint)}")

@@ -14,11 +14,11 @@ import numpy as np
 from .core import ConfigError, DistillConfig, atomic_write, write_json, seed_everything
 
 # %% auto #0
-__all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'find_glue_dir', 'resolve_config', 'check_run', 'finished',
-           'is_builtin_teacher', 'load_data', 'run_splits', 'eval_split', 'load_teachers', 'build_student',
+__all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'SWEEP_ENGINES', 'RAY_KEYS', 'find_glue_dir', 'resolve_config', 'check_run',
+           'finished', 'is_builtin_teacher', 'load_data', 'run_splits', 'eval_split', 'load_teachers', 'build_student',
            'write_examples', 'environment', 'param_count', 'run_experiment', 'save_figures', 'sweep_points',
-           'experiment_notebook', 'absolute_paths', 'run_point', 'run_sweep', 'collect_results', 'aggregate',
-           'write_report', 'inference_speed']
+           'experiment_notebook', 'absolute_paths', 'check_engine', 'run_point', 'run_sweep', 'ray_options',
+           'collect_results', 'aggregate', 'write_report', 'inference_speed']
 
 # %% ../nbs/09_sweep.ipynb #f60583f9
 def find_glue_dir(start:str|Path=".") -> Path|None:
@@ -199,7 +199,7 @@ def save_figures(run_dir, png:bool=True) -> dict:
 # %% ../nbs/09_sweep.ipynb #f4e13a8e
 def sweep_points(spec:dict) -> list[tuple[str, dict]]:
     "Expand `{'base': {...}, 'grid': {key: [values]}}` into (point name, config dict) pairs."
-    unknown = set(spec) - {"name", "base", "grid", "workers", "runs_root", "engine", "png"}
+    unknown = set(spec) - {"name", "base", "grid", "workers", "runs_root", "engine", "png", *RAY_KEYS}
     if unknown: raise ConfigError(f"sweep spec: unknown key(s) {sorted(unknown)}")
     base, grid = dict(spec.get("base", {})), dict(spec.get("grid", {}))
     for k, v in grid.items():
@@ -228,8 +228,16 @@ def absolute_paths(cfg:dict) -> dict:
         src, sep, k = out["student"].partition(":"); out["student"] = ab(src) + sep + k
     return out
 
+SWEEP_ENGINES = ("papermill", "direct", "ray")
+
+def check_engine(engine:str, where:str="sweep") -> str:
+    "The engine name, or a `ConfigError` listing the known ones."
+    if engine not in SWEEP_ENGINES: raise ConfigError(f"{where}: engine={engine!r} is not one of {', '.join(SWEEP_ENGINES)}")
+    return engine
+
 def run_point(cfg:dict, engine:str="papermill", png:bool=True) -> dict: # engine: papermill | direct
     "Run one config; returns its result dict (raises on failure)."
+    if check_engine(engine, "run_point") == "ray": raise ConfigError("run_point: engine='ray' runs whole sweeps (run_sweep)")
     cfg = absolute_paths(cfg)
     if engine == "direct": return run_experiment(cfg, png=png)
     import papermill as pm
@@ -256,16 +264,18 @@ def run_sweep(spec:dict|str|Path, # a spec dict, or a YAML/JSON file holding one
         spec.setdefault("name", p.stem)
     name = spec.get("name") or "sweep"
     root = Path(runs_root or spec.get("runs_root", "runs"))/name
-    engine = engine or spec.get("engine", "papermill"); workers = workers or spec.get("workers", 1)
+    engine = check_engine(engine or spec.get("engine", "papermill"), f"sweep {name}")
+    workers = workers or spec.get("workers", 1)
     png = spec.get("png", True)   # PNG figures cost seconds each (direct engine only; papermill runs always save them)
-    pts = sweep_points(spec)
+    pts = sweep_points(spec); ray_opts = ray_options(spec, engine, f"sweep {name}")
     for pname, d in pts:   # validate every point before running any
         d.setdefault("output_dir", str(root/pname)); d["output_dir"] = str(root/pname)
         DistillConfig.from_dict(d, where=f"sweep {name}, point {pname}")
     todo = [(n, d) for n, d in pts if not finished(d["output_dir"])]
     t0 = time.time(); failed, done = {}, {}
     print(f"sweep {name}: {len(pts)} points, {len(pts) - len(todo)} already finished, running {len(todo)} with {workers} worker(s)")
-    if workers <= 1:
+    if engine == "ray": results = _ray_results(todo, png, ray_opts, spec.get("workers"))
+    elif workers <= 1:
         results = (_run_point_safe(n, d, engine, png) for n, d in todo)
     else:
         ex = ProcessPoolExecutor(workers)
@@ -281,6 +291,58 @@ def run_sweep(spec:dict|str|Path, # a spec dict, or a YAML/JSON file holding one
     else: summary["wall_s_total"] = summary["wall_s"]
     write_json(root/"sweep.json", summary)
     return summary
+
+# %% ../nbs/09_sweep.ipynb #bb699a73
+import math
+
+RAY_KEYS = ("address", "cpus_per_point", "gpus_per_point")
+
+def ray_options(spec:dict, engine:str, where:str="sweep") -> dict:
+    "Check the sweep's Ray keys (only with `engine: ray`); returns `{address, num_cpus, num_gpus, where}`."
+    given = [k for k in RAY_KEYS if k in spec]
+    if engine != "ray":
+        if given: raise ConfigError(f"{where}: {', '.join(given)} only apply to engine: ray (engine is {engine!r})")
+        return {}
+    c, g, a = spec.get("cpus_per_point", 1), spec.get("gpus_per_point", 0), spec.get("address")
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not (num(c) and c > 0): raise ConfigError(f"{where}: cpus_per_point={c!r} must be a number > 0")
+    if not (num(g) and g >= 0): raise ConfigError(f"{where}: gpus_per_point={g!r} must be a number >= 0")
+    if a is not None and not (isinstance(a, str) and a): raise ConfigError(f"{where}: address={a!r} must be a string")
+    try: import ray  # noqa: F401
+    except ImportError: raise ConfigError(f"{where}: engine: ray needs Ray: pip install 'rmkd_nb[ray]'") from None
+    return {"address": a, "num_cpus": c, "num_gpus": g, "where": where}
+
+def _check_resources(opts:dict, have:dict):
+    for k, want in (("CPU", opts["num_cpus"]), ("GPU", opts["num_gpus"])):
+        if want > have.get(k, 0): raise ConfigError(f"{opts['where']}: a point asks for {want:g} {k}(s) "
+                                                    f"({k.lower()}s_per_point), the Ray cluster has {have.get(k, 0):g}")
+
+def _ray_results(todo:list, png:bool, opts:dict, workers:int|None=None):
+    "Submit every point as a Ray task; yield `(name, error, seconds)` as points finish."
+    if not todo: return
+    import ray, torch
+    started = not ray.is_initialized()
+    if started and not opts["address"]:   # a local cluster: checked before it starts
+        kw = {"num_cpus": math.ceil(workers * opts["num_cpus"]) if workers else os.cpu_count(),
+              "num_gpus": torch.cuda.device_count()}
+        _check_resources(opts, {"CPU": kw["num_cpus"], "GPU": kw["num_gpus"]})
+    if started: ray.init(**(kw if not opts["address"] else {"address": opts["address"]}), include_dashboard=False,
+                         logging_level="WARNING")
+    try: _check_resources(opts, ray.cluster_resources())
+    except ConfigError:
+        if started: ray.shutdown()
+        raise
+    task = ray.remote(_run_point_safe).options(num_cpus=opts["num_cpus"], num_gpus=opts["num_gpus"], max_retries=0)
+    refs = {task.remote(n, absolute_paths(d), "direct", png): n for n, d in todo}
+    t0 = time.time()
+    try:
+        while refs:
+            (ref,), _ = ray.wait(list(refs), num_returns=1)
+            name = refs.pop(ref)
+            try: yield ray.get(ref)
+            except Exception as e: yield name, f"{type(e).__name__}: {str(e)[-2000:]}", time.time() - t0
+    finally:
+        if started: ray.shutdown()
 
 # %% ../nbs/09_sweep.ipynb #b6a86ecf
 def collect_results(*dirs) -> list[dict]:

@@ -249,7 +249,7 @@ def set_rng_state(s:dict):
     if s.get("cuda") is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
 # Config fields that may change when a run resumes (they do not change what is computed).
-RESUMABLE_CHANGES = {"output_dir", "resume", "overwrite", "tensorboard", "eval_every", "save_every", "epochs", "device", "keep_checkpoints"}
+RESUMABLE_CHANGES = {"output_dir", "resume", "overwrite", "report_to", "eval_every", "save_every", "epochs", "device", "keep_checkpoints"}
 PATH_FIELDS = ("cache_dir", "data_dir", "train_file", "dev_file", "teachers", "student")   # compared as resolved paths
 
 def _norm_path(v):
@@ -495,7 +495,7 @@ def _truncate_metrics(path:Path, after_step:int):
 
 @patch
 def _open_tensorboard(self:DistillTrainer):
-    if not (self.config.tensorboard and self.is_main): return None
+    if not ("tensorboard" in self.config.report_to and self.is_main): return None
     try: from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         warnings.warn("tensorboard=True but the tensorboard package is not installed: metrics.jsonl only"); return None

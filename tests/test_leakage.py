@@ -136,7 +136,7 @@ def test_reward_file_for_custom_tasks(tmp_path):
     assert [(s["name"], s["source"], s["n"]) for s in res["splits"]] == [("train", "train", 24), ("reward", "reward_file", 12),
                                                                         ("validation", "validation", 20)]
     assert res["teachers"]["accuracy"]["reward"]
-    with pytest.raises(ConfigError, match="reward_file=.* is for task='custom'"):
+    with pytest.raises(ConfigError, match="reward_file=.* needs train_file"):
         DistillConfig.from_dict(cfg(tmp_path / "x", tmp_path / "c", reward_examples=0, reward_file=str(tmp_path / "rw.csv")))
 
 
