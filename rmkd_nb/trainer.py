@@ -519,7 +519,7 @@ def _fault(self:DistillTrainer, what:str, step:int, idx, kind:str="non-finite", 
     self._write_row({"type": "skip", "step": step, "epoch": self.epoch, "what": what, "idx": ids})
 
 @patch
-def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:bool, step:int):
+def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:bool, step:int, counts:list|None=None):
     "Forward, weights, loss, fault check and backward of one micro-batch; None when it is skipped."
     cfg, acc = self.config, self.accelerator
     idx, labels = batch["idx"].long(), batch["labels"].long()
@@ -537,7 +537,9 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
                 raise ConfigError(f"the student has {logits.shape[-1]} outputs but the teacher cache has {t_logits.shape[-1]} classes")
             state = State(t_logits, t_ce, logits.detach().float(), labels, idx, t_pooled,
                           None if pooled is None else pooled.detach().float(), step, self.epoch, cfg.temperature)
-            with torch.no_grad(): w = self.strategy.weights(state).to(self.device, torch.float32)
+            gstate = self._global_state(state, counts)   # the whole global batch: one agent on every process
+            with torch.no_grad(): gw = self.strategy.weights(gstate).to(self.device, torch.float32)
+            w = self._mine(gw, counts)
             hid = self.projector(pooled) if self.projector is not None and pooled is not None else None
             per_ex = weighted_kd_loss(logits, t_logits, w, labels, cfg.temperature, cfg.alpha, student_hidden=hid,
                                       teacher_hidden=t_pooled if hid is not None else None, hidden_weight=cfg.hidden_weight,
@@ -552,7 +554,7 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
             return None
         if not frozen: acc.backward(per_ex.sum() * (self.world / n_group))
     return dict(batch=batch, state=state, weights=w, per_ex=per_ex.detach(), logits=logits.detach(), idx=idx,
-                loss_sum=loss_sum, n=len(idx), before=before)
+                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw, before=before)
 
 @patch
 def _after_logits(self:DistillTrainer, batch:dict):
@@ -570,8 +572,7 @@ def _after_logits(self:DistillTrainer, batch:dict):
 @patch
 def _gather_rows(self:DistillTrainer, x, counts:list):
     "Gather a (n_r, ...) tensor from every process (n_r = counts[r]) into one, in rank order."
-    x = torch.as_tensor(x).to(self.device)
-    x = x.float() if x.is_floating_point() or x.dtype == torch.bool else x.long()
+    x = self._rows(x)
     if self.world == 1: return x
     m = max(counts); pad = x.new_zeros((m,) + tuple(x.shape[1:])); pad[:len(x)] = x
     g = self.accelerator.gather(pad)
@@ -584,12 +585,9 @@ def _learn_and_log(self:DistillTrainer, done:list, counts:list, step:int) -> tup
     "strategy.update for each micro-batch, weight-log rows; returns (scalar means, arrays for on_step)."
     cfg, scalars, arrays = self.config, {}, {}
     for d, cnt in zip(done, counts):
-        st = d["state"]
-        fb = StepFeedback(loss=d["per_ex"], student_ce=st.student_ce,
-                          kd=kd_per_teacher(d["logits"], st.teacher_logits, cfg.temperature).detach(),
-                          after_logits=self._after_logits(d["batch"]), before_logits=d.get("before"))
-        info = self.strategy.update(st, d["weights"], fb) or {}
-        cols = {"idx": d["idx"], "weights": d["weights"]}
+        st = d["gstate"]   # the global batch (every process's examples, in rank order)
+        info = self.strategy.update(st, d["gweights"], self._global_feedback(d, cnt)) or {}
+        cols = {"idx": st.idx, "weights": d["gweights"]}
         for k, v in info.items():
             if k in ("probs", "actions", "rewards"):
                 if v is not None: cols[k] = v
@@ -597,14 +595,15 @@ def _learn_and_log(self:DistillTrainer, done:list, counts:list, step:int) -> tup
                 scalars.setdefault(k, []).append(float(v))
         if "rewards" in cols:   # a scalar reward is broadcast to the batch; a non-finite one is a numeric fault
             r = torch.as_tensor(cols["rewards"], dtype=torch.float32).reshape(-1)
-            cols["rewards"] = r = r.expand(d["n"]) if r.numel() == 1 else r
+            cols["rewards"] = r = r.expand(len(st.idx)) if r.numel() == 1 else r
+            r = self._mine(r, cnt)   # each process checks its own examples' rewards (the counts are all-reduced)
             nonfinite = ~torch.isfinite(r); huge = ~nonfinite & (r.abs() > REWARD_LIMIT)   # an exploding reward is a fault too
             nb = torch.stack([nonfinite.sum(), huge.sum()]).float().to(self.device)
             if self.world > 1: nb = self.accelerator.reduce(nb, "sum")
             n_nonfinite, n_huge = nb.tolist()   # one device sync
             if n_nonfinite > 0: self._fault("reward", step, d["idx"].cpu()[nonfinite.cpu()])
             elif n_huge > 0: self._fault("reward", step, d["idx"].cpu()[huge.cpu()], "exploding", f" (|r| > {REWARD_LIMIT:g})")
-        cols = {k: self._gather_rows(v, cnt) for k, v in cols.items()}
+        cols = {k: self._rows(v) for k, v in cols.items()}   # already global
         if self.is_main:
             if self.weight_log is not None: self.weight_log.append(step, self.epoch, **cols)
             for k, v in cols.items(): arrays.setdefault(k, []).append(v.cpu().numpy())
@@ -620,7 +619,7 @@ def _train_step(self:DistillTrainer, group:list, it) -> dict:
     frozen = bool(self.strategy.student_frozen)
     done, done_counts, skipped, last_skipped = [], [], 0, False
     for j in range(len(group)):
-        d = self._micro_step(self._to_device(next(it)), n_group, j == len(group) - 1, frozen, step)
+        d = self._micro_step(self._to_device(next(it)), n_group, j == len(group) - 1, frozen, step, counts[j])
         last_skipped = d is None
         if d is None: skipped += sum(counts[j]); continue
         done.append(d); done_counts.append(counts[j])
@@ -656,6 +655,45 @@ def _allreduce_grads(self:DistillTrainer):
     for g in self.optimizer.param_groups:
         for p in g["params"]:
             if p.grad is not None: p.grad.copy_(self.accelerator.reduce(p.grad, "mean"))
+
+# %% ../nbs/06_trainer.ipynb #4d6477c9
+import dataclasses
+
+@patch
+def _rows(self:DistillTrainer, x):
+    "`x` as a float (or long) tensor on the training device."
+    x = torch.as_tensor(x).to(self.device)
+    return x.float() if x.is_floating_point() or x.dtype == torch.bool else x.long()
+
+@patch
+def _mine(self:DistillTrainer, x, counts:list|None): # x: rows of the global batch; counts: rows per process
+    "This process's rows of a global-batch tensor."
+    if self.world == 1: return x
+    o = sum(counts[:self.rank]); return x[o:o + counts[self.rank]]
+
+@patch
+def _global_state(self:DistillTrainer, state:State, counts:list|None) -> State:
+    "The `State` of the whole global batch (every process's rows, in rank order)."
+    if self.world == 1: return state
+    g = lambda x: None if x is None else self._gather_rows(x, counts)
+    return dataclasses.replace(state, teacher_logits=g(state.teacher_logits), teacher_ce=g(state.teacher_ce),
+                               student_logits=g(state.student_logits), labels=g(state.labels), idx=g(state.idx),
+                               teacher_pooled=g(state.teacher_pooled), student_pooled=g(state.student_pooled))
+
+@patch
+def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
+    "`StepFeedback` of a micro-batch over the global batch; the updated student's logits are gathered lazily, once."
+    st, after = d["gstate"], self._after_logits(d["batch"])
+    g = (lambda x: x) if self.world == 1 else (lambda x: self._gather_rows(x, counts))
+    memo = {}
+    def global_after():
+        if "v" not in memo: memo["v"] = g(after())
+        return memo["v"]
+    before = d.get("before")   # eval-mode logits before the step, for strategies that ask (ce_gain)
+    return StepFeedback(loss=g(d["per_ex"]), student_ce=st.student_ce,
+                        kd=kd_per_teacher(g(d["logits"]), st.teacher_logits, self.config.temperature).detach(),
+                        after_logits=after if self.world == 1 else global_after,
+                        before_logits=None if before is None else before if self.world == 1 else (lambda: g(before())))
 
 # %% ../nbs/06_trainer.ipynb #e1458045
 @patch

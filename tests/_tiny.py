@@ -142,6 +142,12 @@ def run_mlp(out, strategy="uniform", nan_idx=(), **cfg):
     return t, t.train()
 
 
+def agent_states(run_dir) -> list:
+    "Every process's strategy `state_dict` from the run's final checkpoint (one per rank)."
+    from rmkd_nb.trainer import find_checkpoints
+    return torch.load(find_checkpoints(run_dir)[-1][1] / "strategy.pt", weights_only=False)
+
+
 def student_params(run_dir) -> dict:
     "The saved student's parameters (from `student/`, loaded with plain transformers)."
     p = Path(run_dir) / "student" / "state_dict.pt"
@@ -162,6 +168,8 @@ def strip_times(result: dict) -> dict:
 
 if __name__ == "__main__":
     args = json.loads(sys.argv[1])
-    trainer, result = run_mlp(**args["mlp"]) if "mlp" in args else run(**args)
+    if isinstance(args.get("mlp"), list):   # several MLP runs, one after the other, in the same process group
+        for a in args["mlp"]: trainer, result = run_mlp(**a)
+    else: trainer, result = run_mlp(**args["mlp"]) if "mlp" in args else run(**args)
     if trainer.is_main and args.get("marker") and args.get("write_done", True):
         Path(args["out"], "done.json").write_text(json.dumps(strip_times(result)))
