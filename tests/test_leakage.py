@@ -54,7 +54,8 @@ def _student(run):
 
 def _strategy_state(run):
     ck = sorted((Path(run) / "checkpoints").glob("step-*"))[-1]
-    return torch.load(ck / "strategy.pt", map_location="cpu", weights_only=False)[0]
+    from rmkd_nb.trainer import load_tree
+    return load_tree(ck / "strategy")[0]
 
 
 def _same(a, b, where=""):
