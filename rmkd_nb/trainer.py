@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import ConfigError, DistillConfig, atomic_write, write_json
+from .core import REPORT_TO, ConfigError, DistillConfig, atomic_write, write_json
 
 # %% auto #0
 __all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'CHECKPOINT_VERSION', 'REWARD_LIMIT', 'WeightLog', 'epoch_batches',
            'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn',
            'make_optimizer', 'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state',
            'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'resolve_strategy',
-           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'is_trainer_callback',
-           'training_arguments']
+           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'resolve_report_to',
+           'is_trainer_callback', 'training_arguments']
 
 # %% ../nbs/06_trainer.ipynb #60071091
 _OPTIONAL = {"probs": np.float16, "actions": np.uint8, "rewards": np.float16}
@@ -432,6 +432,7 @@ class DistillTrainer:
                  compute_metrics=None,          # (preds, labels) -> dict; the first key is the main metric
                  tokenizer=None,                # saved with the final student
                  callbacks=(),                  # `transformers.TrainerCallback`s, or objects with on_step / on_evaluate / on_train_end
+                 reward_dataset=None,           # held-out labelled split for strategies that learn from it (never trained on)
                 ):
         if not isinstance(config, DistillConfig):
             raise ConfigError(f"DistillTrainer(config=): expected a DistillConfig, got {type(config).__name__}")
@@ -441,14 +442,16 @@ class DistillTrainer:
         if train_dataset is None or len(train_dataset) == 0: raise ConfigError("DistillTrainer(train_dataset=): the training set is empty")
         if eval_dataset is not None and len(eval_dataset) == 0: raise ConfigError("DistillTrainer(eval_dataset=): the dev set is empty")
         self.student, self.train_dataset, self.eval_dataset, self.cache = student, train_dataset, eval_dataset, cache
-        self.tokenizer, self.callbacks = tokenizer, [cb() if isinstance(cb, type) else cb for cb in callbacks]
+        self.tokenizer, self.reward_dataset = tokenizer, reward_dataset
+        self.callbacks = [cb() if isinstance(cb, type) else cb for cb in callbacks]
         self.strategy = resolve_strategy(config.strategy if strategy is None else strategy, config)
         self.forward_fn = forward_fn or (hf_forward if is_hf_model(student) else generic_forward)
         self.collate_fn = collate_fn or default_collate_fn(train_dataset[0], tokenizer, student)
         self.eval_collate_fn = collate_fn or (default_collate_fn(eval_dataset[0], tokenizer, student) if eval_dataset is not None else None)
         self.compute_metrics = compute_metrics or task_metrics(config.task)
         self.run_dir = Path(config.output_dir)
-        self.accelerator, self.weight_log, self.projector, self._tb = None, None, None, None
+        resolve_report_to(config.report_to, "DistillConfig.report_to")   # a tracker that is not installed: refused now
+        self.accelerator, self.weight_log, self.projector, self._trackers = None, None, None, []
         self.state, self._hf_args, self.control = TrainerState(), None, None
 
     @property
@@ -501,6 +504,7 @@ def _setup_train(self:DistillTrainer):
     if self.projector is not None: self.projector = acc.prepare(self.projector)
     self.optimizer = acc.prepare(opt)
     self.strategy.setup(self.cache, cfg.seed)
+    self.strategy.heldout_fn = self.heldout if self.reward_dataset is not None else None   # the agent's held-out reward
 
 @patch
 def _make_projector(self:DistillTrainer):
@@ -578,15 +582,14 @@ def _write_teacher_table(self:DistillTrainer):
 
 @patch
 def _write_row(self:DistillTrainer, row:dict):
-    "Append one JSON line to metrics.jsonl (and TensorBoard scalars); `on_log` of TrainerCallbacks."
+    "Append one JSON line to metrics.jsonl (and the scalars to the `report_to` trackers); `on_log` of TrainerCallbacks."
     if row["type"] in ("train", "eval"):
         pre = "eval_" if row["type"] == "eval" else ""
         self._hf_event("on_log", logs={pre + k: v for k, v in row.items() if k not in ("type", "step", "epoch")} | {"epoch": row["epoch"]})
     if not self.is_main: return
     with open(self.run_dir/"metrics.jsonl", "a") as f: f.write(json.dumps(row, default=float) + "\n")
-    if self._tb is not None:
-        for k, v in row.items():
-            if k not in ("type", "step", "epoch") and isinstance(v, (int, float)): self._tb.add_scalar(f"{row['type']}/{k}", v, row["step"])
+    vals = {f"{row['type']}/{k}": v for k, v in row.items() if k not in ("type", "step", "epoch") and isinstance(v, (int, float))}
+    for t in self._trackers: t.log(vals, step=row["step"])
 
 def _truncate_metrics(path:Path, after_step:int):
     "Keep the complete metrics.jsonl rows with step <= after_step (a killed run may have left later or partial rows)."
@@ -598,13 +601,32 @@ def _truncate_metrics(path:Path, after_step:int):
         if row.get("step", 0) <= after_step: keep.append(line)
     with atomic_write(path) as f: f.write("".join(l + "\n" for l in keep))
 
+# %% ../nbs/06_trainer.ipynb #bfac8d0e
+def resolve_report_to(report_to:list, where:str="report_to") -> list: # DistillConfig.report_to
+    "The Accelerate trackers to log to: 'none' -> [], 'all' -> every installed one; a named one must be installed."
+    import accelerate.utils as U
+    avail = {n: getattr(U, f"is_{n}_available", lambda: False)() for n in REPORT_TO if n not in ("none", "all")}
+    if list(report_to) in ([], ["none"]): return []
+    if list(report_to) == ["all"]: return [n for n, ok in avail.items() if ok]
+    missing = [n for n in report_to if not avail.get(n)]
+    if missing:
+        raise ConfigError(f"{where}={list(report_to)}: {', '.join(missing)} not installed (pip install "
+                          f"{' '.join('rmkd_nb[tensorboard]' if m == 'tensorboard' else m for m in missing)}), or report_to none")
+    return list(report_to)
+
 @patch
-def _open_tensorboard(self:DistillTrainer):
-    if not ("tensorboard" in self.config.report_to and self.is_main): return None
-    try: from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        warnings.warn("tensorboard=True but the tensorboard package is not installed: metrics.jsonl only"); return None
-    return SummaryWriter(str(self.run_dir/"tensorboard"))
+def _open_trackers(self:DistillTrainer) -> list:
+    "Start the run's Accelerate trackers (main process) with the config; tensorboard logs go to `tensorboard/`."
+    from accelerate.tracking import LOGGER_TYPE_TO_CLASS
+    if not self.is_main: return []
+    out = []
+    for name in resolve_report_to(self.config.report_to):
+        cls = LOGGER_TYPE_TO_CLASS[name]
+        t = cls("rmkd_nb", str(self.run_dir/"tensorboard")) if cls.requires_logging_directory else cls("rmkd_nb")
+        t.start(); out.append(t)
+        t.store_init_configuration({k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
+                                    for k, v in self.config.to_dict().items()})
+    return out
 
 # %% ../nbs/06_trainer.ipynb #acfc67fd
 @patch
@@ -629,6 +651,8 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
     cfg, acc = self.config, self.accelerator
     idx, labels = batch["idx"].long(), batch["labels"].long()
     t_logits, t_ce, t_pooled = self._teacher_outputs(idx)
+    before = None
+    if getattr(self.strategy, "needs_before_logits", False): before = self._after_logits(batch); before()   # eval mode, now
     ctx = ExitStack()
     if not sync and not frozen and self.world > 1:
         for m in (self.model, self.projector):
@@ -657,7 +681,7 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
             return None
         if not frozen: acc.backward(per_ex.sum() * (self.world / n_group))
     return dict(batch=batch, state=state, weights=w, per_ex=per_ex.detach(), logits=logits.detach(), idx=idx,
-                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw)
+                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw, before=before)
 
 @patch
 def _after_logits(self:DistillTrainer, batch:dict):
@@ -792,9 +816,11 @@ def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
     def global_after():
         if "v" not in memo: memo["v"] = g(after())
         return memo["v"]
+    before = d.get("before")   # eval-mode logits before the step, for strategies that ask (ce_gain)
     return StepFeedback(loss=g(d["per_ex"]), student_ce=st.student_ce,
                         kd=kd_per_teacher(g(d["logits"]), st.teacher_logits, self.config.temperature).detach(),
-                        after_logits=after if self.world == 1 else global_after)
+                        after_logits=after if self.world == 1 else global_after,
+                        before_logits=None if before is None else before if self.world == 1 else (lambda: g(before())))
 
 # %% ../nbs/06_trainer.ipynb #e1458045
 @patch
@@ -841,6 +867,21 @@ def _evaluate_and_log(self:DistillTrainer) -> dict:
             if hasattr(cb, "on_evaluate") and not is_trainer_callback(cb): cb.on_evaluate(self, metrics)
     self._hf_event("on_evaluate", state=before, metrics={f"eval_{k}": v for k, v in metrics.items()} | {"epoch": self.epoch})
     return metrics
+
+# %% ../nbs/06_trainer.ipynb #17046594
+@patch
+def reward_metrics(self:DistillTrainer) -> dict:
+    "The student's metrics on the reward split for strategies that learn from them; {} otherwise."
+    if self.reward_dataset is None or not getattr(self.strategy, "uses_reward_metrics", False): return {}
+    return self.evaluate(self.reward_dataset)
+
+@patch
+def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episode number; n: examples
+    "Metrics and mean CE (`loss`) of the current student on `n` reward-split examples drawn by `key` (same key, same rows)."
+    if self.reward_dataset is None: raise ConfigError("heldout(): the trainer has no reward_dataset (set reward_examples)")
+    N = len(self.reward_dataset)
+    rows = np.sort(np.random.default_rng([self.config.seed, int(key)]).permutation(N)[:min(int(n), N)])
+    return self.evaluate(self.reward_dataset.select(rows.tolist()))
 
 # %% ../nbs/06_trainer.ipynb #c8774d15
 @patch
@@ -925,7 +966,7 @@ def train(self:DistillTrainer) -> dict:
                                     chunk_rows=self.weight_log_rows)
     if ckpt is not None: self._load_checkpoint(ckpt)
     self._write_teacher_table()
-    self._tb = self._open_tensorboard()
+    self._trackers = self._open_trackers()
     self._hf_event("on_train_begin")
     bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", disable=not self.is_main, dynamic_ncols=True)
     try:
@@ -954,8 +995,8 @@ def _train_epoch(self:DistillTrainer, bar):
         self.group += 1
         last = self.group == len(groups) or self.step >= self.total_steps
         self._after_step(row, arrays, bar, last)
-    metrics = self._evaluate_and_log()
-    self.strategy.on_epoch_end(e, metrics)
+    self._evaluate_and_log()
+    self.strategy.on_epoch_end(e, self.reward_metrics())   # the strategy sees the reward split only, never the report split
     if self.group == len(groups): self.epoch, self.group = e + 1, 0; self._hf_event("on_epoch_end")
     self._save_checkpoint()
 
@@ -987,7 +1028,7 @@ def _finish(self:DistillTrainer) -> dict:
               "device": str(self.device), "mixed_precision": self.accelerator.mixed_precision}
     if self.is_main:
         self.save_student(self.run_dir/"student"); self._save_best_student()
-        if self._tb is not None: self._tb.close()
+        for t in self._trackers: t.finish()
         write_json(self.run_dir/"train_result.json", result)
         self._prune_finished_checkpoints()
         for cb in self.callbacks:

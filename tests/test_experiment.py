@@ -1,5 +1,5 @@
 "Papermill runs of the experiment notebook, sweeps and the report, on tiny models and real GLUE rows."
-import json, shutil, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 
 import nbformat, papermill as pm, pytest
@@ -37,7 +37,8 @@ def test_papermill_overrides_reach_the_run(tmp_path):
     assert (c["strategy"], c["seed"], c["temperature"], c["alpha"], c["task"]) == ("ca_mkd", 3, 3.0, 0.25, "mrpc")
     assert set(res["final"]) >= {"f1", "accuracy"}
     assert (out/"weightlog").is_dir() and (out/"metrics.jsonl").is_file() and (out/"examples.jsonl").is_file()
-    assert (out/"figures"/"teacher_share.html").is_file()
+    html = (out/"figures"/"teacher_share.html").read_text()   # self-contained: plotly.js inline, nothing from a CDN
+    assert not re.search(r'<script[^>]*src=', html) and len(html) > 1_000_000 and "Plotly.newPlot" in html
 
 def test_papermill_bad_parameter_stops_before_writing(tmp_path):
     out = tmp_path/"run"
@@ -57,7 +58,7 @@ def test_sweep_survives_a_failing_point_and_resumes(tmp_path):
     assert s2["skipped"] == 1 and list(s2["failed"]) == ["strategy=single:7"]
     rows = write_report([tmp_path/"two"], tmp_path/"r.md", tmp_path/"r.csv")
     csv = (tmp_path/"r.csv").read_text().splitlines()
-    assert csv[0] == "task,strategy,metric,mean,std,n_seeds"
+    assert csv[0] == "task,strategy,metric,mean,std,n_seeds,delta_vs_uniform,ci_low,ci_high,majority"
     assert {r["strategy"] for r in rows} == {"uniform"}
 
 def test_cli_run_and_refuses_to_overwrite(tmp_path):
