@@ -349,7 +349,8 @@ def row_trainer(spec, dsd, tds, tok, names, mem, dev, strategy:str):
                         teacher_max_length=spec["max_length"], cache_dir=str(Path(spec["cache_entry"]).parent),
                         strategy=strategy, strategy_options=opts, epochs=1.0, batch_size=spec["batch_size"],
                         seed=spec["seed"], output_dir=spec["run_dir"], overwrite=True, resume=False,
-                        device=spec["device"]).validate("bench/perf.py")
+                        device=spec["device"], precision="fp32" if dev.type == "cpu" else "auto",   # as the loops here
+                        ).validate("bench/perf.py")
     student = new_student(spec, names).to(dev)
     warm_up(student, first_batch(tds, spec), dev)
     clock = StepClock(mem, dev)

@@ -418,6 +418,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'rmkd_nb.trainer._np': ('trainer.html#_np', 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer._truncate_metrics': ('trainer.html#_truncate_metrics', 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.config_changes': ('trainer.html#config_changes', 'rmkd_nb/trainer.py'),
+                                 'rmkd_nb.trainer.cpu_has_native_bf16': ('trainer.html#cpu_has_native_bf16', 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.default_collate_fn': ('trainer.html#default_collate_fn', 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.dict_collate': ('trainer.html#dict_collate', 'rmkd_nb/trainer.py'),
                                  'rmkd_nb.trainer.epoch_batches': ('trainer.html#epoch_batches', 'rmkd_nb/trainer.py'),

@@ -18,8 +18,8 @@ __all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'CHECKPOINT_VERSION
            'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn',
            'make_optimizer', 'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state',
            'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'resolve_strategy',
-           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'resolve_report_to',
-           'is_trainer_callback', 'training_arguments']
+           'cpu_has_native_bf16', 'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer',
+           'resolve_report_to', 'is_trainer_callback', 'training_arguments']
 
 # %% ../nbs/06_trainer.ipynb #60071091
 _OPTIONAL = {"probs": np.float16, "actions": np.uint8, "rewards": np.float16}
@@ -392,10 +392,17 @@ def resolve_strategy(spec, config:DistillConfig) -> WeightingStrategy: # a name 
     if hasattr(strategy, "alpha") and "alpha" not in config.strategy_options: strategy.alpha = config.alpha  # the run's KD share
     return strategy
 
+def cpu_has_native_bf16() -> bool:
+    "Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX), on which bf16 autocast trains faster."
+    try: return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError: return False   # a torch without these probes: assume not
+
 def resolve_precision(precision:str, device:torch.device) -> str: # DistillConfig.precision
-    "Accelerate's mixed-precision mode: auto = bf16 on CUDA when supported, else fp16 (grad scaler); fp32 on CPU."
+    """Accelerate's mixed-precision mode: auto = bf16 on CUDA when supported, else fp16 (grad scaler); on the CPU bf16
+    where it has native bf16 instructions (`cpu_has_native_bf16`; docs/perf.md), else fp32."""
     if device.type != "cuda":
         if precision == "fp16": raise ConfigError("precision='fp16' needs a CUDA device; use 'bf16' or 'fp32' on the CPU")
+        if precision == "auto": return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "no"
         return "bf16" if precision == "bf16" else "no"
     if precision == "auto": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return "no" if precision == "fp32" else precision
