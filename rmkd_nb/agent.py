@@ -205,6 +205,7 @@ class LookaheadRule(WeightingStrategy):
         r1 = torch.stack([self.fn(self, state, None, None, eye[k].expand_as(w0), executed=False).float()
                           for k in range(state.num_teachers)], -1)
         return r1 - r0[:, None]
+    def scores(self, state): return self.gains(state)   # (B, K): the rule selects where > 0
     def weights(self, state): return selection_weights((self.gains(state) > 0).float())
 
 # %% ../nbs/05_agent.ipynb #0192286c

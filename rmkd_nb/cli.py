@@ -114,7 +114,7 @@ def main(argv=None):
         elif a.cmd == "bench" and a.bench == "synthetic":
             from rmkd_nb.synthetic import run_synthetic_benchmark
             res = run_synthetic_benchmark(seeds=a.seeds)
-            print(json.dumps({k: res[k] for k in ("selection_auc", "selection_auc_no_label_features", "accuracy")}))
+            print(json.dumps(res))   # the headline (label-free agent) first, then every AUC and accuracy
         elif a.cmd == "bench" and a.bench == "perf":
             import runpy
             script = Path(__file__).resolve().parent.parent/"bench"/"perf.py"

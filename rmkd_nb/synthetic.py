@@ -17,8 +17,8 @@ from .core import ConfigError, DistillConfig
 from .weighting import State, get_strategy
 
 # %% auto #0
-__all__ = ['DEFAULTS', 'STRATEGIES', 'ABLATIONS', 'SyntheticTask', 'make_synthetic_task', 'SyntheticStudent', 'train_synthetic',
-           'split_state', 'roc_auc', 'selection_auc', 'region_oracle_auc', 'run_synthetic_benchmark']
+__all__ = ['DEFAULTS', 'STRATEGIES', 'HEADLINE', 'ABLATIONS', 'SyntheticTask', 'make_synthetic_task', 'SyntheticStudent',
+           'train_synthetic', 'split_state', 'roc_auc', 'selection_auc', 'region_oracle_auc', 'run_synthetic_benchmark']
 
 # %% ../nbs/10_synthetic.ipynb #d7aa81d3
 @dataclass
@@ -47,12 +47,12 @@ class SyntheticTask:
         return [{"x": x[i], "labels": int(s["y"][i]), "idx": i} for i in range(len(s["y"]))]
 
     def cache(self):
-        "An in-memory `TeacherCache` with the train and validation splits."
+        "An in-memory `TeacherCache`: train, and validation as the `reward` split too (test is the report split)."
         from rmkd_nb.teachers import TeacherCache
         tr, dv = self.splits["train"], self.splits["validation"]
+        held = dict(logits=dv["logits"], labels=dv["y"], pooled=dv["pooled"])
         return TeacherCache.from_arrays(tr["logits"], tr["y"], pooled=tr["pooled"],
-                                        teacher_names=[f"teacher{k}" for k in range(self.num_teachers)],
-                                        dev=dict(logits=dv["logits"], labels=dv["y"], pooled=dv["pooled"]))
+                                        teacher_names=[f"teacher{k}" for k in range(self.num_teachers)], dev=held, reward=held)
 
 def make_synthetic_task(seed:int=0,           # everything (regions, rules, teachers, samples) follows from it
                         n_train:int=400, n_dev:int=400, n_test:int=2000, # examples per split
@@ -147,7 +147,8 @@ def train_synthetic(task:SyntheticTask, strategy:str="uniform", # a strategy spe
                                       weight_decay=0.0, max_grad_norm=0.0, eval_batch_size=4096) | overrides, where="train_synthetic")
         torch.manual_seed(seed)
         student = SyntheticStudent(task.dim, task.num_classes)
-        trainer = DistillTrainer(cfg, student, task.dataset("train"), task.dataset("validation"), task.cache())
+        trainer = DistillTrainer(cfg, student, task.dataset("train"), task.dataset("validation"), task.cache(),
+                                 reward_dataset=task.dataset("validation"))   # validation is held out: the reward split
         result = trainer.train()
         test = trainer.evaluate(task.dataset("test"))
     return {"accuracy": test["accuracy"], "dev_accuracy": result["final"]["accuracy"], "result": result, "trainer": trainer}
@@ -173,7 +174,8 @@ def roc_auc(scores, positive) -> float:
     return float((ranks[p].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 def selection_auc(agent, student:nn.Module, task:SyntheticTask, split:str="train", T:float=2.0) -> float:
-    "AUC of the agent's selection probabilities against the oracle (teacher right/wrong) on `split`."
+    "AUC against the oracle (teacher right/wrong) on `split` of an agent's selection probabilities or a rule's `scores`."
+    if not hasattr(agent, "probs"): return roc_auc(agent.scores(split_state(task, student, split, T)).cpu().numpy(), task.oracle(split))
     was = agent.training; agent.eval()
     try: p = agent.probs(split_state(task, student, split, T)).cpu().numpy()
     finally: agent.train(was)
@@ -189,8 +191,10 @@ def region_oracle_auc(task:SyntheticTask, split:str="train") -> float:
 
 # %% ../nbs/10_synthetic.ipynb #d823b282
 STRATEGIES = {"none": ("none", {}), "uniform": ("uniform", {}), "ca_mkd": ("ca_mkd", {}), "best_single": ("best_single", {}),
-              "single:best": ("single:best", {}), "rl": ("rl", {}), "rl_soft": ("rl_soft", {}),
-              "rl_no_label": ("rl", {"features": ["repr"]})}
+              "single:best": ("single:best", {}), "oracle_right": ("oracle_right", {}),
+              "kd_lookahead_rule": ("kd_lookahead_rule", {}), "ce_rule": ("ce_rule", {}), "rl": ("rl", {}),
+              "rl_soft": ("rl_soft", {}), "rl_no_label": ("rl", {"features": ["repr"]}), "rl_paper": ("rl_paper", {})}
+HEADLINE = "rl_no_label"   # the label-free agent (no CE, probability or gap features): where learning is needed
 
 ABLATIONS = {name: ("rl", opts) for name, opts in {   # the ablation tables of docs/synthetic.md
     "defaults": {}, 'credit="example"': {"credit": "example"}, 'reward="ce_gain"': {"reward": "ce_gain"},
@@ -226,18 +230,20 @@ def run_synthetic_benchmark(seeds:int|list=5,          # number of seeds (0..n-1
         for split in ("train", "test"): aucs.setdefault(f"region_oracle_{split}", []).append(region_oracle_auc(task, split))
         for n in names:
             spec, opts = table[n]
-            if spec == "single:best": spec = f"single:{int(np.argmax(task.cache().accuracy['validation']))}"
             if spec.startswith("rl"): opts = opts | (rl_options or {})
             t = time.time()
             r = train_synthetic(task, spec, opts, seed=s, **overrides)
             acc[n].append(r["accuracy"]); line = f"seed {s} {n:<12} test accuracy {r['accuracy']:.4f}"
-            if spec.startswith("rl"):
-                tr = r["trainer"]
+            tr = r["trainer"]
+            if hasattr(tr.strategy, "probs") or hasattr(tr.strategy, "scores"):   # agents, and the rules' scores
                 for split in ("train", "test"):
                     a = selection_auc(tr.strategy, tr.student, task, split, cfg["temperature"])
                     aucs.setdefault(f"{n}_{split}", []).append(a); line += f"  selection AUC {split} {a:.4f}"
             if verbose: print(line + f"  ({time.time() - t:.1f} s)", flush=True)
-    out = {"selection_auc": float(np.mean(aucs["rl_train"])) if "rl_train" in aucs else None,
+    h = f"{HEADLINE}_train"
+    out = {"headline": {"strategy": HEADLINE, "selection_auc": _mean_std(aucs[h]) if h in aucs else None,
+                        "accuracy": _mean_std(acc[HEADLINE]) if HEADLINE in acc else None},
+           "selection_auc": float(np.mean(aucs["rl_train"])) if "rl_train" in aucs else None,
            "selection_auc_no_label_features": float(np.mean(aucs["rl_no_label_train"])) if "rl_no_label_train" in aucs else None,
            "accuracy": {n: _mean_std(v) for n, v in acc.items()}}
     out |= {f"selection_auc_{k}": _mean_std(v) for k, v in aucs.items()}

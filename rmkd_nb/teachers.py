@@ -526,8 +526,9 @@ def _from_arrays(cls, logits,                    # (N, K, C) teacher logits
                  idx=None,                       # (N,) dataset idx (default 0..N-1)
                  teacher_names:list|None=None, label_names:list|None=None,
                  dev:dict|None=None,             # optional "validation" split: dict(logits=, labels=, pooled=, idx=)
+                 reward:dict|None=None,          # optional "reward" split (held-out labelled data), the same way
                 ) -> TeacherCache:
-    "An in-memory `TeacherCache` with a `train` (and optional `validation`) split."
+    "An in-memory `TeacherCache` with a `train` (and optional `validation` and `reward`) split."
     def split(logits, labels, pooled=None, idx=None):
         l = _np(logits, np.float32); y = _np(labels, np.int64)
         if l.ndim != 3 or y.shape != (l.shape[0],): raise ConfigError(f"from_arrays: logits must be (N, K, C) and labels (N,); got {l.shape}, {y.shape}")
@@ -536,6 +537,7 @@ def _from_arrays(cls, logits,                    # (N, K, C) teacher logits
         return {"idx": i, "labels": y, "logits": l, "ce": _ce(l, y), "pooled": p}
     arrays = {"train": split(logits, labels, pooled, idx)}
     if dev is not None: arrays["validation"] = split(**dev)
+    if reward is not None: arrays["reward"] = split(**reward)
     K, C = arrays["train"]["logits"].shape[1:]
     h = hashlib.sha256()
     for a in arrays.values(): h.update(a["logits"].tobytes()); h.update(a["labels"].tobytes())

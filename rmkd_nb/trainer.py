@@ -888,7 +888,8 @@ def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episod
     if self.reward_dataset is None: raise ConfigError("heldout(): the trainer has no reward_dataset (set reward_examples)")
     N = len(self.reward_dataset)
     rows = np.sort(np.random.default_rng([self.config.seed, int(key)]).permutation(N)[:min(int(n), N)])
-    return self.evaluate(self.reward_dataset.select(rows.tolist()))
+    ds = self.reward_dataset
+    return self.evaluate(ds.select(rows.tolist()) if hasattr(ds, "select") else [ds[int(i)] for i in rows])
 
 # %% ../nbs/06_trainer.ipynb #c8774d15
 @patch

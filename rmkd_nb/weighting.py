@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_weighting.ipynb #fc398129
 from __future__ import annotations
-import warnings
+import math, warnings
 from dataclasses import dataclass, field
 from typing import Callable
 import numpy as np
@@ -16,8 +16,8 @@ from .core import ConfigError, Registry
 # %% auto #0
 __all__ = ['STRATEGIES', 'State', 'StepFeedback', 'WeightingStrategy', 'register_strategy', 'get_strategy', 'one_hot_weights',
            'score_softmax', 'teacher_entropy', 'RunWeights', 'Uniform', 'NoKD', 'SingleTeacher', 'Fixed',
-           'RandomSingle', 'BestSingle', 'OracleRight', 'fit_teacher_lr', 'LREnsemble', 'CAMKD', 'EntropyWeights',
-           'weights_table']
+           'RandomSingle', 'BestSingle', 'OracleRight', 'CERule', 'fit_teacher_lr', 'LREnsemble', 'CAMKD',
+           'EntropyWeights', 'weights_table']
 
 # %% ../nbs/04_weighting.ipynb #553477a0
 @dataclass
@@ -232,9 +232,23 @@ class BestSingle(WeightingStrategy):
 @register_strategy("oracle_right")
 class OracleRight(WeightingStrategy):
     "Per example, the average of the teachers whose top class is the gold label; none right: CE only (zero weights)."
+    def scores(self, state): return (state.teacher_logits.argmax(-1) == state.labels[:, None]).float()   # (B, K)
     def weights(self, state):
-        right = (state.teacher_logits.argmax(-1) == state.labels[:, None]).float()
+        right = self.scores(state)
         return right / right.sum(-1, keepdim=True).clamp_min(1.0)
+
+# %% ../nbs/04_weighting.ipynb #0fd8dbf6
+@register_strategy("ce_rule")
+class CERule(WeightingStrategy):
+    "Select teacher k iff its CE on the gold label is below `threshold`; none selected: CE only."
+    def __init__(self, threshold:float=math.log(2)): # CE threshold in nats (ln 2: gold probability above 1/2)
+        try: self.threshold = float(threshold)
+        except (TypeError, ValueError): raise ConfigError(f"strategy 'ce_rule': threshold={threshold!r} is not a number") from None
+        if not self.threshold > 0: raise ConfigError(f"strategy 'ce_rule': threshold={threshold!r} must be > 0")
+    def scores(self, state): return -state.teacher_ce.float()   # (B, K): higher = more trusted
+    def weights(self, state):
+        sel = (state.teacher_ce.float() < self.threshold).float()
+        return sel / sel.sum(-1, keepdim=True).clamp_min(1.0)
 
 # %% ../nbs/04_weighting.ipynb #9e2257b1
 def fit_teacher_lr(logits,              # (N, K, C) teacher logits
