@@ -8,6 +8,7 @@ import copy, math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import ConfigError, Registry
 from .losses import kd_per_teacher, weighted_kd_loss
@@ -231,6 +232,8 @@ class RLTeacherSelector(WeightingStrategy):
                  seed:int|None=None,            # sampling seed; None: the seed `setup` gets
                  credit:str|None=None,          # "teacher": each decision scored by its teacher alone; "example": one reward
                                                 # per example (the paper); None: "teacher" for counterfactual rewards
+                 guard:bool=True,               # execute only selections whose teacher alone beats no teacher on the
+                                                # example (`guard_mask`); False: every sampled selection (the paper)
                 ):
         where = f"strategy {type(self).name!r}"
         if mode not in ("select", "soft"): raise ConfigError(f"{where}: mode={mode!r}; use 'select' or 'soft'")
@@ -261,6 +264,8 @@ class RLTeacherSelector(WeightingStrategy):
         if baseline == "greedy" and (credit == "teacher" or reward == "dev" or not REWARDS.get(reward).counterfactual):
             raise ConfigError(f"{where}: baseline='greedy' scores the greedy action, which needs credit='example' and a counterfactual reward")
         self.credit = credit
+        if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
+        self.guard = guard
         self.groups = None if features is None else resolve_features(features, where=f"{where} option features")
         TeacherPolicy(1, 1, policy, hidden, init_prob)   # validates policy and init_prob
         self.mode, self.policy_kind, self.reward, self.pretrain_reward = mode, policy, reward, pretrain_reward
@@ -354,7 +359,8 @@ class RLTeacherSelector(WeightingStrategy):
         elif self.phase() == "warmup": w = torch.full_like(p, 1 / p.shape[1])
         else:
             a = (torch.rand(p.shape, generator=self._gen).to(p.device) < p).float()
-            w = selection_weights(a) if self.mode == "select" else soft_weights(p)
+            keep = self.guard_mask(state) if self.guard else 1.0
+            w = selection_weights(a * keep) if self.mode == "select" else soft_weights(p * keep)
         self._pending.append({"x": xn, "p": p, "a": a, "idx": state.idx})
         return w
 
@@ -489,3 +495,10 @@ class RLSelect(RLTeacherSelector):
 class RLSoft(RLTeacherSelector):
     "`rl` in `soft` mode: the normalised selection probabilities are the weights."
     def __init__(self, **options): super().__init__(mode="soft", **options)
+
+# %% ../nbs/05_agent.ipynb #fefa7d5f
+@patch
+def guard_mask(self:RLTeacherSelector, state:State) -> torch.Tensor: # (B, K) 0/1
+    "1 where teacher k alone beats no teacher on the example, by the agent's reward (kd_lookahead if not counterfactual)."
+    name = self.reward if self.reward != "dev" and REWARDS.get(self.reward).counterfactual else "kd_lookahead"
+    return (LookaheadRule(name, self.alpha, self.lookahead_lr).gains(state) > 0).float()
