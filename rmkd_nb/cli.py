@@ -97,7 +97,8 @@ def main(argv=None):
             cfg = config_from_argv(argv[1:])
             from rmkd_nb.sweep import run_point
             res = run_point(cfg.to_dict(), engine=a.engine)
-            print(json.dumps({"output_dir": cfg.output_dir, "final": res["final"], "best": res.get("best")}))
+            from rmkd_nb.distributed import is_main_process
+            if is_main_process(): print(json.dumps({"output_dir": cfg.output_dir, "final": res["final"], "best": res.get("best")}))
         elif a.cmd == "cache":
             from rmkd_nb.sweep import load_data, load_teachers, eval_split, resolve_config
             from rmkd_nb.teachers import TeacherCache
@@ -132,3 +133,6 @@ def main(argv=None):
     except ConfigError as e:
         print(f"rmkd {a.cmd}: error: {e}", file=sys.stderr); return 2
     return 0
+
+# %% ../nbs/11_cli.ipynb #59d17400
+if __name__ == "__main__": sys.exit(main())   # python -m rmkd_nb.cli, accelerate launch -m rmkd_nb.cli

@@ -54,10 +54,11 @@ def seed_everything(seed:int): # one seed for python, numpy and torch (CPU and C
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
 
 def get_device(device:str="auto") -> torch.device: # "auto", "cpu", "cuda", "cuda:1", "mps"
-    "Resolve a device name; `auto` picks CUDA when present."
-    if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    "Resolve a device name; `auto` picks CUDA when present; `auto`/`cuda` under a launcher: this process's GPU (`LOCAL_RANK`)."
+    if device == "auto": device = "cuda" if torch.cuda.is_available() else "cpu"
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but CUDA is not available on this machine")
+    if device == "cuda" and "LOCAL_RANK" in os.environ: return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}")
     return torch.device(device)
 
 # %% ../nbs/00_core.ipynb #85a39e0d

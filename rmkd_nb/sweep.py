@@ -139,27 +139,36 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
     from rmkd_nb.teachers import TeacherCache
     from rmkd_nb.trainer import DistillTrainer
     from rmkd_nb.data import tokenize_dataset
+    from rmkd_nb.distributed import init_processes, is_main_process, main_then_share
+    from rmkd_nb.core import get_device
     cfg = DistillConfig.from_dict(cfg, where=where) if isinstance(cfg, dict) else cfg
     cfg = check_run(resolve_config(cfg), where)
+    init_processes(get_device(cfg.device).type == "cpu"); main = is_main_process()   # under torchrun / accelerate launch
     t0 = time.time(); timings = {}
     seed_everything(cfg.seed)
     dsd = load_data(cfg); dev = eval_split(dsd); timings["data_s"] = time.time() - t0
-    t = time.time(); teachers = load_teachers(cfg, dsd); timings["teachers_s"] = time.time() - t
-    t = time.time(); cache = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=("train", dev)); timings["cache_s"] = time.time() - t
+    built = {}
+    def build():   # the main process loads the teachers and builds the cache; the others memory-map it
+        t = time.time(); teachers = load_teachers(cfg, dsd); t1 = time.time()
+        built["cache"] = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=("train", dev))
+        return {"path": str(built["cache"].path), "teachers_s": t1 - t, "cache_s": time.time() - t1}
+    shared = main_then_share(build, where)
+    cache = built.get("cache") or TeacherCache.open(shared["path"])
+    timings |= {k: shared[k] for k in ("teachers_s", "cache_s")}
     student, tok = build_student(cfg, dsd)
     tds = tokenize_dataset(dsd, tok, cfg.max_length)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
-    write_examples(out/"examples.jsonl", dsd["train"])
+    if main: write_examples(out/"examples.jsonl", dsd["train"])
     trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks))
     t = time.time(); res = trainer.train(); timings["train_s"] = time.time() - t
-    figs = save_figures(out, png=png) if figures else {}
+    figs = save_figures(out, png=png) if figures and main else {}
     timings["total_s"] = time.time() - t0
     result = {"config": cfg.to_dict(), "task": cfg.task, "strategy": cfg.strategy, "seed": cfg.seed,
               "final": res.get("final", res), "best": res.get("best"), "train": {k: v for k, v in res.items() if k not in ("final", "best")},
               "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy},
               "student_params": param_count(student), "timings": timings, "figures": figs,
               "cache": str(cache.path) if cache.path else None, "environment": environment()}
-    write_json(out/"result.json", result)   # written last: marks the run finished
+    if main: write_json(out/"result.json", result)   # written last: marks the run finished
     return result
 
 # %% ../nbs/09_sweep.ipynb #b4a8a12b

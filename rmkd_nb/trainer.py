@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_trainer.ipynb #6afeb952
 from __future__ import annotations
-import json, math, os, random, re, shutil, time
+import copy, dataclasses, json, math, os, random, re, shutil, time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,12 @@ import torch
 from .core import ConfigError, DistillConfig, atomic_write, write_json
 
 # %% auto #0
-__all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'REWARD_LIMIT', 'WeightLog', 'epoch_batches', 'model_inputs',
-           'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn', 'make_optimizer',
-           'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state', 'config_changes',
-           'task_metrics', 'resolve_strategy', 'resolve_precision', 'make_accelerator', 'example_lengths',
-           'DistillTrainer']
+__all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'CHECKPOINT_VERSION', 'REWARD_LIMIT', 'WeightLog', 'epoch_batches',
+           'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn',
+           'make_optimizer', 'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state',
+           'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'resolve_strategy',
+           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'is_trainer_callback',
+           'training_arguments']
 
 # %% ../nbs/06_trainer.ipynb #60071091
 _OPTIONAL = {"probs": np.float16, "actions": np.uint8, "rewards": np.float16}
@@ -264,12 +266,109 @@ def config_changes(old:dict, new:dict) -> list: # two `DistillConfig.to_dict()`s
     same = lambda k: (_norm_path(old[k]) == _norm_path(new[k])) if k in PATH_FIELDS else old[k] == new[k]
     return sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and not same(k))
 
+# %% ../nbs/06_trainer.ipynb #a4ccacae
+_MARKS = ("__tensor__", "__ndarray__", "__npscalar__", "__tuple__", "__items__")
+
+def _encode(obj, tensors:dict, key:str):
+    "A JSON tree of `obj`; its tensors and arrays go into `tensors` under `key`-paths."
+    if torch.is_tensor(obj): tensors[key] = obj.detach().cpu().contiguous().clone(); return {"__tensor__": key}
+    if isinstance(obj, (np.ndarray, np.generic)) and np.asarray(obj).dtype.kind in "biuf":
+        tensors[key] = torch.from_numpy(np.array(obj).reshape(-1) if isinstance(obj, np.generic) else np.array(obj))
+        return {"__npscalar__" if isinstance(obj, np.generic) else "__ndarray__": key}
+    if obj is None or isinstance(obj, (bool, int, float, str)): return obj
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]
+        return items if isinstance(obj, list) else {"__tuple__": items}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj) and not any(k in _MARKS for k in obj):
+            return {k: _encode(v, tensors, f"{key}.{k}") for k, v in obj.items()}
+        return {"__items__": [[_encode(k, tensors, f"{key}.k{i}"), _encode(v, tensors, f"{key}.{i}")]
+                              for i, (k, v) in enumerate(obj.items())]}
+    raise ConfigError(f"cannot save a {type(obj).__name__} (at {key}) in a checkpoint: only tensors, numpy arrays, "
+                      "numbers, strings, None, lists, tuples and dicts are saved (no pickle)")
+
+def _decode(tree, tensors:dict):
+    if isinstance(tree, list): return [_decode(v, tensors) for v in tree]
+    if not isinstance(tree, dict): return tree
+    if "__tensor__" in tree: return tensors[tree["__tensor__"]]
+    if "__ndarray__" in tree: return tensors[tree["__ndarray__"]].numpy()
+    if "__npscalar__" in tree: return tensors[tree["__npscalar__"]].numpy()[0]
+    if "__tuple__" in tree: return tuple(_decode(v, tensors) for v in tree["__tuple__"])
+    if "__items__" in tree: return {_decode(k, tensors): _decode(v, tensors) for k, v in tree["__items__"]}
+    return {k: _decode(v, tensors) for k, v in tree.items()}
+
+def save_tree(obj, path): # path without suffix: writes <path>.json and <path>.safetensors
+    "Save nested state (optimizer, scheduler, strategy, RNG states) as safetensors + JSON: nothing is pickled."
+    import safetensors.torch
+    tensors = {}; tree = _encode(obj, tensors, "t"); path = Path(path)
+    with atomic_write(path.with_name(path.name + ".safetensors"), "wb") as f:
+        f.write(safetensors.torch.save(tensors, metadata={"format": "rmkd_nb tree"}))
+    write_json(path.with_name(path.name + ".json"), tree)
+
+def load_tree(path): # what `save_tree` wrote
+    "Load what `save_tree` saved; tensors come back on the CPU."
+    import safetensors.torch
+    path = Path(path)
+    tensors = safetensors.torch.load_file(str(path.with_name(path.name + ".safetensors")))
+    return _decode(json.loads(path.with_name(path.name + ".json").read_text()), tensors)
+
+# %% ../nbs/06_trainer.ipynb #2b6ace8e
+CHECKPOINT_VERSION = 2   # 2: safetensors + JSON (version 1 pickled .pt files, refused)
+
+@dataclass
+class TrainerState:
+    "The trainer's progress in one place: `trainer_state.json` of each checkpoint, and the `state` callbacks get."
+    step: int = 0                   # optimizer steps done
+    epoch: int = 0                  # the epoch under way
+    group: int = 0                  # accumulation groups done in this epoch
+    total_steps: int = 0            # optimizer steps of the whole run
+    steps_per_epoch: int = 0
+    num_processes: int = 1          # DDP world size
+    batch_size: int = 0             # per-process batch size
+    grad_accum: int = 1
+    best: dict|None = None          # metrics of the best evaluation so far (on the main metric)
+    best_step: int|None = None
+    last_eval: dict|None = None
+    last_eval_step: int|None = None
+    samples: int = 0                # training examples seen
+    skipped: int = 0                # examples of skipped batches (on_nan="skip")
+    train_time: float = 0.0         # seconds in training steps, over all sessions
+    wall_time: float = 0.0          # wall-clock seconds of earlier sessions
+    main_metric: str|None = None
+    cache_fingerprint: str|None = None
+    is_world_process_zero: bool = True
+    should_training_stop: bool = False   # a callback stopped the run (`control.should_training_stop`)
+    # the names of `transformers.TrainerState`, for callbacks written for `Trainer`
+    global_step = property(lambda s: s.step)
+    max_steps = property(lambda s: s.total_steps)
+    num_train_epochs = property(lambda s: math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
+    train_batch_size = property(lambda s: s.batch_size)
+    best_global_step = property(lambda s: s.best_step)
+    best_metric = property(lambda s: None if s.best is None else s.best.get(s.main_metric or "", None))
+    is_local_process_zero = property(lambda s: s.is_world_process_zero)
+    log_history = property(lambda s: [])   # the rows are in metrics.jsonl
+
+    def save_to_json(self, path, config:dict|None=None): # also records the run's config
+        "Write `trainer_state.json` (atomically), with the checkpoint version."
+        write_json(path, {"version": CHECKPOINT_VERSION} | dataclasses.asdict(self) | ({"config": config} if config else {}))
+
+    @classmethod
+    def load_from_json(cls, path):
+        "Read `trainer_state.json`; an old or foreign checkpoint is refused with what to do."
+        d = json.loads(Path(path).read_text())
+        if d.get("version") != CHECKPOINT_VERSION:
+            raise ConfigError(f"checkpoint {Path(path).parent} has version {d.get('version', 1)}, this rmkd_nb reads version "
+                              f"{CHECKPOINT_VERSION} (safetensors + JSON; older ones are pickled and are not loaded); "
+                              "set resume=False or overwrite=True to start afresh")
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}), d.get("config", {})
+
 # %% ../nbs/06_trainer.ipynb #3c9df78a
 from contextlib import ExitStack, nullcontext
 import warnings
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.basics import patch
+import safetensors.torch
 
 from .core import atomic_dir, get_device, seed_everything
 from .losses import weighted_kd_loss, kd_per_teacher, HiddenProjector
@@ -332,7 +431,7 @@ class DistillTrainer:
                  forward_fn=None,               # (model, batch) -> (logits, pooled or None)
                  compute_metrics=None,          # (preds, labels) -> dict; the first key is the main metric
                  tokenizer=None,                # saved with the final student
-                 callbacks=(),                  # objects with on_step / on_evaluate / on_train_end
+                 callbacks=(),                  # `transformers.TrainerCallback`s, or objects with on_step / on_evaluate / on_train_end
                 ):
         if not isinstance(config, DistillConfig):
             raise ConfigError(f"DistillTrainer(config=): expected a DistillConfig, got {type(config).__name__}")
@@ -342,7 +441,7 @@ class DistillTrainer:
         if train_dataset is None or len(train_dataset) == 0: raise ConfigError("DistillTrainer(train_dataset=): the training set is empty")
         if eval_dataset is not None and len(eval_dataset) == 0: raise ConfigError("DistillTrainer(eval_dataset=): the dev set is empty")
         self.student, self.train_dataset, self.eval_dataset, self.cache = student, train_dataset, eval_dataset, cache
-        self.tokenizer, self.callbacks = tokenizer, list(callbacks)
+        self.tokenizer, self.callbacks = tokenizer, [cb() if isinstance(cb, type) else cb for cb in callbacks]
         self.strategy = resolve_strategy(config.strategy if strategy is None else strategy, config)
         self.forward_fn = forward_fn or (hf_forward if is_hf_model(student) else generic_forward)
         self.collate_fn = collate_fn or default_collate_fn(train_dataset[0], tokenizer, student)
@@ -350,15 +449,18 @@ class DistillTrainer:
         self.compute_metrics = compute_metrics or task_metrics(config.task)
         self.run_dir = Path(config.output_dir)
         self.accelerator, self.weight_log, self.projector, self._tb = None, None, None, None
-        self.step = self.epoch = self.group = 0
-        self.best, self.best_step, self.last_eval, self.last_eval_step = None, None, None, None
-        self.samples, self.skipped, self.train_time, self.wall_time = 0, 0, 0.0, 0.0
+        self.state, self._hf_args, self.control = TrainerState(), None, None
 
     @property
     def main_metric(self): # the first metric `compute_metrics` returns
         return next((k for k in (self.best or self.last_eval or {}) if k != "loss"), "loss")
 
     def __repr__(self): return f"DistillTrainer({self.strategy!r}, output_dir={str(self.run_dir)!r}, step={self.step})"
+
+for _n in ("step", "epoch", "group", "total_steps", "steps_per_epoch", "best", "best_step", "last_eval", "last_eval_step",
+           "samples", "skipped", "train_time", "wall_time"):   # the trainer's progress lives in `self.state` alone
+    setattr(DistillTrainer, _n, property(lambda self, n=_n: getattr(self.state, n),
+                                         lambda self, v, n=_n: setattr(self.state, n, v), doc=f"`self.state.{_n}`"))
 
 # %% ../nbs/06_trainer.ipynb #ecb892b6
 @patch
@@ -388,6 +490,8 @@ def _setup_train(self:DistillTrainer):
     self.steps_per_epoch = math.ceil(nb / cfg.grad_accum)
     self.total_steps = max(1, math.ceil(round(cfg.epochs * self.steps_per_epoch, 6)))
     self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+    self.state.num_processes, self.state.batch_size, self.state.grad_accum = self.world, cfg.batch_size, cfg.grad_accum
+    self.state.is_world_process_zero, self.state.cache_fingerprint = self.is_main, getattr(self.cache, "fingerprint", None)
     if cfg.hidden_weight > 0: self._make_projector()
     opt = make_optimizer([self.student] + ([self.projector] if self.projector is not None else []), cfg.lr,
                          cfg.weight_decay, fused=self.device.type == "cuda")
@@ -427,7 +531,7 @@ def _loader(self:DistillTrainer, dataset, batches:list, collate_fn):
                                        pin_memory=self.device.type == "cuda")
 
 # %% ../nbs/06_trainer.ipynb #788d38d5
-_OWNED = ("checkpoints", "weightlog", "metrics.jsonl", "student", "tensorboard", "train_result.json", "result.json")
+_OWNED = ("checkpoints", "weightlog", "metrics.jsonl", "student", "best_student", "tensorboard", "train_result.json", "result.json")
 
 @patch
 def _prepare_run_dir(self:DistillTrainer):
@@ -474,7 +578,10 @@ def _write_teacher_table(self:DistillTrainer):
 
 @patch
 def _write_row(self:DistillTrainer, row:dict):
-    "Append one JSON line to metrics.jsonl (and TensorBoard scalars)."
+    "Append one JSON line to metrics.jsonl (and TensorBoard scalars); `on_log` of TrainerCallbacks."
+    if row["type"] in ("train", "eval"):
+        pre = "eval_" if row["type"] == "eval" else ""
+        self._hf_event("on_log", logs={pre + k: v for k, v in row.items() if k not in ("type", "step", "epoch")} | {"epoch": row["epoch"]})
     if not self.is_main: return
     with open(self.run_dir/"metrics.jsonl", "a") as f: f.write(json.dumps(row, default=float) + "\n")
     if self._tb is not None:
@@ -720,27 +827,29 @@ def _evaluate_and_log(self:DistillTrainer) -> dict:
     if self.eval_dataset is None: return {}
     if self.last_eval_step == self.step: return self.last_eval
     metrics = self.evaluate()
+    before = dataclasses.replace(self.state)   # TrainerCallbacks see the best before this evaluation, as in Trainer
     self.last_eval, self.last_eval_step, self._new_best = metrics, self.step, False
     key = self.main_metric if self.best is not None else next((k for k in metrics if k != "loss"), "loss")
     lower = "loss" in key
     if self.best is None or (metrics[key] < self.best[key] if lower else metrics[key] > self.best[key]):
         self.best, self.best_step, self._new_best = metrics, self.step, True
+    self.state.main_metric = key
     self._write_row({"type": "eval", "step": self.step, "epoch": self.epoch} | metrics)
     if self.is_main:
         if self.weight_log is not None: self.weight_log.flush()   # the plots see the log up to this evaluation
         for cb in self.callbacks:
-            if hasattr(cb, "on_evaluate"): cb.on_evaluate(self, metrics)
+            if hasattr(cb, "on_evaluate") and not is_trainer_callback(cb): cb.on_evaluate(self, metrics)
+    self._hf_event("on_evaluate", state=before, metrics={f"eval_{k}": v for k, v in metrics.items()} | {"epoch": self.epoch})
     return metrics
 
 # %% ../nbs/06_trainer.ipynb #c8774d15
 @patch
-def _trainer_state(self:DistillTrainer) -> dict:
-    return {"step": self.step, "epoch": self.epoch, "group": self.group, "total_steps": self.total_steps,
-            "steps_per_epoch": self.steps_per_epoch, "num_processes": self.world, "batch_size": self.config.batch_size,
-            "grad_accum": self.config.grad_accum, "best": self.best, "best_step": self.best_step,
-            "last_eval": self.last_eval, "last_eval_step": self.last_eval_step, "samples": self.samples,
-            "skipped": self.skipped, "train_time_s": self.train_time, "wall_time_s": self.wall_time + time.time() - self._t_start,
-            "cache_fingerprint": getattr(self.cache, "fingerprint", None), "config": self.config.to_dict()}
+def _checkpoint_state(self:DistillTrainer) -> TrainerState:
+    "`self.state` with the fields a resume checks and the wall time so far."
+    return dataclasses.replace(self.state, num_processes=self.world, batch_size=self.config.batch_size,
+                               grad_accum=self.config.grad_accum, main_metric=self.main_metric,
+                               wall_time=self.wall_time + time.time() - self._t_start, is_world_process_zero=self.is_main,
+                               cache_fingerprint=getattr(self.cache, "fingerprint", None))
 
 @patch
 def _gather_objects(self:DistillTrainer, obj) -> list:
@@ -760,46 +869,48 @@ def _save_checkpoint(self:DistillTrainer):
     if self.is_main:
         path = self.run_dir/"checkpoints"/f"step-{self.step}"
         with atomic_dir(path, overwrite=True) as tmp:
-            torch.save(self.student.state_dict(), tmp/"student.pt")
-            if self.projector is not None: torch.save(self.accelerator.unwrap_model(self.projector).state_dict(), tmp/"projector.pt")
-            torch.save(self.optimizer.state_dict(), tmp/"optimizer.pt")
-            torch.save(self.scheduler.state_dict(), tmp/"scheduler.pt")
-            if self.accelerator.scaler is not None: torch.save(self.accelerator.scaler.state_dict(), tmp/"scaler.pt")
-            torch.save(strategies, tmp/"strategy.pt"); torch.save(rngs, tmp/"rng.pt")
-            write_json(tmp/"trainer_state.json", self._trainer_state())
+            safetensors.torch.save_model(self.student, str(tmp/"model.safetensors"))
+            if self.projector is not None:
+                safetensors.torch.save_model(self.accelerator.unwrap_model(self.projector), str(tmp/"projector.safetensors"))
+            save_tree(self.optimizer.state_dict(), tmp/"optimizer"); save_tree(self.scheduler.state_dict(), tmp/"scheduler")
+            if self.accelerator.scaler is not None: save_tree(self.accelerator.scaler.state_dict(), tmp/"scaler")
+            save_tree(strategies, tmp/"strategy"); save_tree(rngs, tmp/"rng")
+            self._checkpoint_state().save_to_json(tmp/"trainer_state.json", self.config.to_dict())
             self._before_checkpoint_commit(tmp)
         keep = {s for s, _ in find_checkpoints(self.run_dir)[-2:]} | {self.best_step}
         for s, p in find_checkpoints(self.run_dir):
             if s not in keep: shutil.rmtree(p, ignore_errors=True)
     self.accelerator.wait_for_everyone()
+    self._hf_event("on_save")
 
 @patch
 def _load_checkpoint(self:DistillTrainer, path:Path):
     "Restore everything from a checkpoint; RNG states last."
-    st = json.loads((path/"trainer_state.json").read_text())
+    st, old = TrainerState.load_from_json(path/"trainer_state.json")
     for k, mine in (("num_processes", self.world), ("batch_size", self.config.batch_size), ("grad_accum", self.config.grad_accum)):
-        if st[k] != mine: raise ConfigError(f"cannot resume {path}: it was written with {k}={st[k]}, this run has {k}={mine}")
-    old = st.get("config", {}); new = self.config.to_dict()
+        if getattr(st, k) != mine: raise ConfigError(f"cannot resume {path}: it was written with {k}={getattr(st, k)}, this run has {k}={mine}")
+    new = self.config.to_dict()
     diff = config_changes(old, new)
     if diff: raise ConfigError(f"cannot resume {path}: config changed in {', '.join(f'{k} ({old[k]!r} -> {new[k]!r})' for k in diff)}; "
                                "set resume=False (or another output_dir) to start afresh")
     fp = getattr(self.cache, "fingerprint", None)
-    if st.get("cache_fingerprint") and fp and st["cache_fingerprint"] != fp:
-        raise ConfigError(f"cannot resume {path}: it was trained from teacher cache {st['cache_fingerprint']}, this run has {fp}; "
+    if st.cache_fingerprint and fp and st.cache_fingerprint != fp:
+        raise ConfigError(f"cannot resume {path}: it was trained from teacher cache {st.cache_fingerprint}, this run has {fp}; "
                           "set resume=False (or another output_dir) to start afresh")
-    load = lambda name: torch.load(path/name, map_location="cpu", weights_only=False)
-    self.student.load_state_dict(load("student.pt"))
-    if self.projector is not None: self.accelerator.unwrap_model(self.projector).load_state_dict(load("projector.pt"))
-    self.optimizer.load_state_dict(load("optimizer.pt")); self.scheduler.load_state_dict(load("scheduler.pt"))
-    if self.accelerator.scaler is not None and (path/"scaler.pt").exists(): self.accelerator.scaler.load_state_dict(load("scaler.pt"))
-    self.strategy.load_state_dict(load("strategy.pt")[self.rank])
-    for k in ("step", "epoch", "group", "best", "best_step", "last_eval", "last_eval_step", "samples", "skipped"): setattr(self, k, st[k])
-    self.train_time, self.wall_time = st["train_time_s"], st["wall_time_s"]
+    safetensors.torch.load_model(self.student, str(path/"model.safetensors"))
+    if self.projector is not None:
+        safetensors.torch.load_model(self.accelerator.unwrap_model(self.projector), str(path/"projector.safetensors"))
+    self.optimizer.load_state_dict(load_tree(path/"optimizer")); self.scheduler.load_state_dict(load_tree(path/"scheduler"))
+    if self.accelerator.scaler is not None and (path/"scaler.json").exists(): self.accelerator.scaler.load_state_dict(load_tree(path/"scaler"))
+    self.strategy.load_state_dict(load_tree(path/"strategy")[self.rank])
+    keep = {k: getattr(self.state, k) for k in ("total_steps", "steps_per_epoch")}   # planned by this session
+    keep["is_world_process_zero"] = self.is_main
+    self.state = dataclasses.replace(st, **keep)
     if self.is_main:
         if self.weight_log is not None: self.weight_log.truncate(self.step)
         _truncate_metrics(self.run_dir/"metrics.jsonl", self.step)
     self.accelerator.wait_for_everyone()
-    set_rng_state(load("rng.pt")[self.rank])
+    set_rng_state(load_tree(path/"rng")[self.rank])
 
 # %% ../nbs/06_trainer.ipynb #64a83c86
 @patch
@@ -815,9 +926,11 @@ def train(self:DistillTrainer) -> dict:
     if ckpt is not None: self._load_checkpoint(ckpt)
     self._write_teacher_table()
     self._tb = self._open_tensorboard()
+    self._hf_event("on_train_begin")
     bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", disable=not self.is_main, dynamic_ncols=True)
     try:
-        while self.step < self.total_steps and self.epoch < self.num_epochs: self._train_epoch(bar)
+        while self.step < self.total_steps and self.epoch < self.num_epochs and not self.state.should_training_stop:
+            self._train_epoch(bar)
     finally:
         bar.close()
         if self.is_main and self.weight_log is not None: self.weight_log.flush()
@@ -832,30 +945,32 @@ def _train_epoch(self:DistillTrainer, bar):
     cfg, e = self.config, self.epoch
     batches = epoch_batches(len(self.train_dataset), cfg.batch_size, cfg.seed, e, self.world, self._lengths)
     groups = [batches[i:i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
-    if self.group == 0: self.strategy.on_epoch_start(e)
+    if self.group == 0: self.strategy.on_epoch_start(e); self._hf_event("on_epoch_begin")
     it = iter(self._loader(self.train_dataset, [sh[self.rank] for g in groups[self.group:] for sh in g], self.collate_fn))
     self.model.train()
-    while self.group < len(groups) and self.step < self.total_steps:
+    while self.group < len(groups) and self.step < self.total_steps and not self.state.should_training_stop:
+        self._hf_event("on_step_begin")
         row, arrays = self._train_step(groups[self.group], it)
         self.group += 1
         last = self.group == len(groups) or self.step >= self.total_steps
         self._after_step(row, arrays, bar, last)
     metrics = self._evaluate_and_log()
     self.strategy.on_epoch_end(e, metrics)
-    if self.group == len(groups): self.epoch, self.group = e + 1, 0
+    if self.group == len(groups): self.epoch, self.group = e + 1, 0; self._hf_event("on_epoch_end")
     self._save_checkpoint()
 
 @patch
 def _after_step(self:DistillTrainer, row:dict, arrays:dict, bar, last_in_epoch:bool):
     "Log the step, call on_step, evaluate / checkpoint when due."
     cfg = self.config
+    self._hf_event("on_step_end", record=row | arrays)
     self._write_row(row)
     if self.is_main:
         post = {"loss": f"{row['loss']:.4f}" if row["loss"] is not None else "-", "samples/s": f"{row['samples_per_s']:.0f}"}
         if self.last_eval: post[self.main_metric] = f"{self.last_eval.get(self.main_metric, float('nan')):.4f}"
         bar.set_postfix(post, refresh=False); bar.update(1)
         for cb in self.callbacks:
-            if hasattr(cb, "on_step"): cb.on_step(self, row | arrays)
+            if hasattr(cb, "on_step") and not is_trainer_callback(cb): cb.on_step(self, row | arrays)
     self._new_best = False
     if cfg.eval_every and self.step % cfg.eval_every == 0 and not last_in_epoch: self._evaluate_and_log()
     if not last_in_epoch and ((cfg.save_every and self.step % cfg.save_every == 0) or self._new_best): self._save_checkpoint()
@@ -871,12 +986,13 @@ def _finish(self:DistillTrainer) -> dict:
               "samples_per_s": self.samples / max(self.train_time, 1e-9), "num_processes": self.world,
               "device": str(self.device), "mixed_precision": self.accelerator.mixed_precision}
     if self.is_main:
-        self.save_student(self.run_dir/"student")
+        self.save_student(self.run_dir/"student"); self._save_best_student()
         if self._tb is not None: self._tb.close()
         write_json(self.run_dir/"train_result.json", result)
         self._prune_finished_checkpoints()
         for cb in self.callbacks:
-            if hasattr(cb, "on_train_end"): cb.on_train_end(self, result)
+            if hasattr(cb, "on_train_end") and not is_trainer_callback(cb): cb.on_train_end(self, result)
+    self._hf_event("on_train_end")
     self.accelerator.wait_for_everyone()
     return result
 
@@ -891,17 +1007,79 @@ def _prune_finished_checkpoints(self:DistillTrainer):
     if mode == "none": shutil.rmtree(cdir, ignore_errors=True)
 
 @patch
-def save_student(self:DistillTrainer, path): # a directory, written atomically (replaced if present)
-    "Save the student so it loads without this kit: `save_pretrained` + tokenizer + label maps, or a state_dict."
-    names = list(getattr(self.cache, "label_names", None) or [])
+def save_student(self:DistillTrainer, path, # a directory, written atomically (replaced if present)
+                 model=None):               # default: the trainer's student
+    "Save the student so it loads without this kit: `save_pretrained` + tokenizer + label maps, or safetensors."
+    names, model = list(getattr(self.cache, "label_names", None) or []), self.student if model is None else model
     with atomic_dir(path, overwrite=True) as tmp:
-        if is_hf_model(self.student):
-            if names and len(names) == self.student.config.num_labels:
-                self.student.config.id2label = {i: n for i, n in enumerate(names)}
-                self.student.config.label2id = {n: i for i, n in enumerate(names)}
-            self.student.save_pretrained(tmp)
+        if is_hf_model(model):
+            if names and len(names) == model.config.num_labels:
+                model.config.id2label = {i: n for i, n in enumerate(names)}
+                model.config.label2id = {n: i for i, n in enumerate(names)}
+            model.save_pretrained(tmp)
             if self.tokenizer is not None: self.tokenizer.save_pretrained(tmp)
         else:
-            torch.save(self.student.state_dict(), tmp/"state_dict.pt")
+            safetensors.torch.save_model(model, str(tmp/"model.safetensors"))
             write_json(tmp/"labels.json", {"label_names": names})
     return Path(path)
+
+@patch
+def _save_best_student(self:DistillTrainer):
+    "`best_student/`: the student of the best evaluation on the main metric (`load_best_model_at_end`), beside `student/`."
+    if self.best_step is None: return
+    out, ck = self.run_dir/"best_student", self.run_dir/"checkpoints"/f"step-{self.best_step}"/"model.safetensors"
+    if self.best_step == self.step: return self.save_student(out)
+    if not ck.exists():   # a finished run returned again: its best student was saved the first time
+        if not out.exists(): warnings.warn(f"the best checkpoint (step {self.best_step}) is gone: no best_student/")
+        return
+    m = copy.deepcopy(self.student); safetensors.torch.load_model(m, str(ck))
+    return self.save_student(out, model=m)
+
+# %% ../nbs/06_trainer.ipynb #6958a71f
+def is_trainer_callback(cb) -> bool:
+    "Whether `cb` is a `transformers.TrainerCallback` (instance or class): called with `args, state, control`."
+    import sys
+    if "transformers" not in sys.modules: return False
+    from transformers import TrainerCallback
+    return isinstance(cb, TrainerCallback) or (isinstance(cb, type) and issubclass(cb, TrainerCallback))
+
+def training_arguments(cfg:DistillConfig, main_metric:str="loss", **kw): # kw: more TrainingArguments fields
+    "The `transformers.TrainingArguments` that mean what `cfg` means (for callbacks and `rmkd_nb.hf`)."
+    from transformers import TrainingArguments
+    every = {"eval_strategy": "steps", "eval_steps": cfg.eval_every, "save_strategy": "steps",
+             "save_steps": cfg.eval_every} if cfg.eval_every else {"eval_strategy": "epoch", "save_strategy": "epoch"}
+    limit = {"last": 1, "none": 0, "all": None}[cfg.keep_checkpoints]
+    a = dict(output_dir=cfg.output_dir, learning_rate=cfg.lr, num_train_epochs=cfg.epochs, weight_decay=cfg.weight_decay,
+             per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.eval_batch_size,
+             gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+             seed=cfg.seed, report_to=cfg.report_to, logging_steps=1, save_total_limit=limit, torch_compile=cfg.compile,
+             metric_for_best_model=main_metric, greater_is_better="loss" not in main_metric, load_best_model_at_end=True,
+             use_cpu=cfg.device == "cpu", disable_tqdm=True, bf16=cfg.precision == "bf16", fp16=cfg.precision == "fp16")
+    return TrainingArguments(**(a | every | kw))
+
+@patch
+def _hf_event(self:DistillTrainer, event:str, state=None, **kw):
+    "Call `event` on every `TrainerCallback` as `Trainer` does (args, state, control, model, ...); honour the control."
+    cbs = [cb for cb in self.callbacks if is_trainer_callback(cb)]
+    if not cbs: return
+    if self._hf_args is None:
+        from transformers import TrainerControl
+        args = training_arguments(self.config, self._main_metric_name(),   # keeps this trainer's Accelerator
+                                  accelerator_config={"use_configured_state": True})
+        self._hf_args, self.control = args, TrainerControl()
+    for cb in cbs:
+        out = getattr(cb, event)(self._hf_args, state or self.state, self.control, model=self.student, trainer=self,
+                                 processing_class=self.tokenizer, optimizer=getattr(self, "optimizer", None),
+                                 lr_scheduler=getattr(self, "scheduler", None), **kw)
+        if out is not None: self.control = out
+    stop = self.control.should_training_stop
+    if event == "on_step_end" and self.world > 1:   # one rank's callback stops every rank
+        stop = bool(self.accelerator.reduce(torch.tensor(float(stop), device=self.device), "max"))
+    if stop: self.state.should_training_stop = True
+
+@patch
+def _main_metric_name(self:DistillTrainer) -> str:
+    "The main dev metric before any evaluation: the task's first metric (`loss` without a dev set)."
+    if self.eval_dataset is None: return "loss"
+    try: return self.main_metric if self.best else next(iter(self.compute_metrics(np.zeros(2, int), np.zeros(2, int))))
+    except Exception: return "loss"

@@ -789,6 +789,8 @@ class TrajectoryExplorer:
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
 # %% ../nbs/07_viz.ipynb #238ec362
+from transformers import TrainerCallback
+
 def _numpy(x):
     if x is None: return None
     if hasattr(x, "detach"): x = x.detach().float().cpu().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
@@ -816,12 +818,16 @@ def run_from_trainer(trainer) -> Run:
 
 _ROW_ARRAYS = ("idx", "weights", "probs", "actions", "rewards", "type")
 
-class ExplorerCallback:
-    "Trainer callback: append each step's record to an explorer's run and redraw at most every `every` seconds."
+class ExplorerCallback(TrainerCallback):
+    "A `transformers.TrainerCallback` feeding an explorer: each step's record joins its run, redrawn at most every `every` s."
     def __init__(self, explorer, every:float=1.0): # explorer: anything with `run`, `update()`, `redraw()`
         self.explorer, self.every, self._last = explorer, float(every), -math.inf
 
+    def on_step_end(self, args, state, control, trainer=None, record=None, **kw): # record: DistillTrainer's step record
+        if record is not None: self.on_step(trainer, record)
+
     def on_step(self, trainer, record:dict):
+        "Append one step's record (`step`, `epoch`, `idx`, `weights`, ...) to the explorer's run."
         ex = self.explorer
         if record.get("idx") is None or record.get("weights") is None: return
         if ex.run is None:
@@ -834,14 +840,15 @@ class ExplorerCallback:
         ex.run.metrics.append(scalars | {"type": "train", "step": int(record["step"]), "epoch": int(record.get("epoch", 0))})
         if time.monotonic() - self._last >= self.every: self._draw()
 
-    def on_evaluate(self, trainer, metrics:dict):
+    def on_evaluate(self, args, state, control, metrics=None, **kw): # metrics: `eval_`-prefixed, as Trainer gives them
         ex = self.explorer
-        if ex.run is not None:
-            where = {k: getattr(trainer, k) for k in ("step", "epoch") if isinstance(getattr(trainer, k, None), int)}
-            ex.run.metrics.append({"type": "eval"} | where | {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))})
+        if ex.run is not None and metrics:
+            where = {"step": int(state.global_step), "epoch": int(state.epoch)} if state is not None else {}
+            ex.run.metrics.append({"type": "eval"} | where | {k.removeprefix("eval_"): v for k, v in metrics.items()
+                                                              if isinstance(v, (int, float, str)) and k != "epoch"})
         self._draw()
 
-    def on_train_end(self, trainer, result=None): self._draw()
+    def on_train_end(self, args, state, control, **kw): self._draw()
 
     def _draw(self):
         self._last = time.monotonic()

@@ -7,7 +7,7 @@ KILL is one of
   none       run to the end
   cache      SIGKILL while the teacher-cache entry is being written (its `.tmp-*` directory holds a file)
   step:N     SIGKILL right after optimizer step N (from an `on_step` callback)
-  ckpt:N     SIGKILL in the middle of writing checkpoint step-N: `optimizer.pt` is half written, then the kill
+  ckpt:N     SIGKILL in the middle of writing checkpoint step-N: `optimizer.safetensors` is half written, then the kill
 
 The process kills itself, so the kill lands at an exact point, not at a time. One torch thread, so two runs
 give the same bits whatever else the machine does.
@@ -35,17 +35,19 @@ def kill_in_cache_build(cache_dir:Path):
     threading.Thread(target=watch, daemon=True).start()
 
 def kill_in_checkpoint_write(step:int):
-    "Half-write `optimizer.pt` of checkpoint step-N (inside its temporary directory), then SIGKILL."
-    orig = torch.save
-    def save(obj, f, *a, **k):
-        p = Path(f) if isinstance(f, (str, os.PathLike)) else None
-        if p is not None and p.name == "optimizer.pt" and p.parent.name.startswith(f".tmp-step-{step}-"):
-            buf = io.BytesIO(); orig(obj, buf, *a, **k); data = buf.getvalue()
-            with open(p, "wb") as fh:
+    "Half-write `optimizer.safetensors` of checkpoint step-N (inside its temporary directory), then SIGKILL."
+    import safetensors.torch
+    import rmkd_nb.trainer as T
+    orig = T.save_tree
+    def save(obj, path):
+        p = Path(path)
+        if p.name == "optimizer" and p.parent.name.startswith(f".tmp-step-{step}-"):
+            tensors = {}; T._encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
+            with open(p.with_name("optimizer.safetensors"), "wb") as fh:
                 fh.write(data[:len(data) // 2]); fh.flush(); os.fsync(fh.fileno())
             die()
-        return orig(obj, f, *a, **k)
-    torch.save = save
+        return orig(obj, path)
+    T.save_tree = save
 
 class KillAtStep:
     def __init__(self, step): self.step = step

@@ -104,7 +104,7 @@ def run(out, data_dir, strategy="coin", dropout=0.1, hang_after_step=None, hang_
     class Trainer(DistillTrainer):
         def _before_checkpoint_commit(self, tmp_dir):
             if hang_in_checkpoint is not None and self.step == hang_in_checkpoint:
-                (Path(tmp_dir) / "student.pt").write_bytes(b"half-written")   # what a reader must never load
+                (Path(tmp_dir) / "model.safetensors").write_bytes(b"half-written")   # what a reader must never load
                 Path(marker).write_text(str(os.getpid())); time.sleep(600)
     if chunk_rows: Trainer.weight_log_rows = chunk_rows
     strat = Coin() if strategy == "coin" else strategy
@@ -144,14 +144,16 @@ def run_mlp(out, strategy="uniform", nan_idx=(), **cfg):
 
 def agent_states(run_dir) -> list:
     "Every process's strategy `state_dict` from the run's final checkpoint (one per rank)."
-    from rmkd_nb.trainer import find_checkpoints
-    return torch.load(find_checkpoints(run_dir)[-1][1] / "strategy.pt", weights_only=False)
+    from rmkd_nb.trainer import find_checkpoints, load_tree
+    return load_tree(find_checkpoints(run_dir)[-1][1] / "strategy")
 
 
 def student_params(run_dir) -> dict:
     "The saved student's parameters (from `student/`, loaded with plain transformers)."
-    p = Path(run_dir) / "student" / "state_dict.pt"
-    if p.exists(): return torch.load(p)
+    p = Path(run_dir) / "student" / "model.safetensors"
+    if p.exists() and not (p.parent / "config.json").exists():
+        from safetensors.torch import load_file
+        return load_file(str(p))
     from transformers import BertForSequenceClassification
     return {k: v.detach().clone() for k, v in BertForSequenceClassification.from_pretrained(Path(run_dir) / "student").state_dict().items()}
 

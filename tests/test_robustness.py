@@ -575,12 +575,9 @@ def _metrics_rows(run):
     return [{k: v for k, v in r.items() if k not in ("samples_per_s",)} for r in rows]
 
 def _student(run):
-    "The saved student's tensors (save_pretrained's model.safetensors, or state_dict.pt for other models)."
-    d = Path(run)/"student"
-    if (d/"model.safetensors").exists():
-        from safetensors.torch import load_file
-        return load_file(str(d/"model.safetensors"))
-    return torch.load(d/"state_dict.pt", map_location="cpu")
+    "The saved student's tensors (model.safetensors: save_pretrained's, or the trainer's for other models)."
+    from safetensors.torch import load_file
+    return load_file(str(Path(run)/"student"/"model.safetensors"))
 
 def assert_same_run(a, b, what):
     "Two run directories hold the same final/best metrics, metrics rows, weight log and student parameters, bit for bit."
@@ -628,13 +625,13 @@ def test_sigkill_at_random_points_resumes_bit_identical(tmp_path):
     ck = find_checkpoints(run)
     assert ck and ck[-1][0] < kill_step, f"checkpoints after the kill at step {kill_step}: {ck}"
     record("interrupted", f"SIGKILL mid-epoch, after step {kill_step} of {steps}", f"newest checkpoint step-{ck[-1][0]} kept")
-    # B2) killed inside the write of a checkpoint: optimizer.pt half written in its .tmp-step-* dir
+    # B2) killed inside the write of a checkpoint: optimizer.safetensors half written in its .tmp-step-* dir
     _wait(_spawn(B, f"ckpt:{ckpt_step}"), f"kill inside checkpoint step-{ckpt_step}", True)
     half = list((run/"checkpoints").glob(f".tmp-step-{ckpt_step}-*"))
     ck2 = find_checkpoints(run)
-    assert half and (half[0]/"optimizer.pt").is_file(), f"no half-written checkpoint found: {sorted(p.name for p in (run/'checkpoints').iterdir())}"
+    assert half and (half[0]/"optimizer.safetensors").is_file(), f"no half-written checkpoint found: {sorted(p.name for p in (run/'checkpoints').iterdir())}"
     assert ck2[-1][0] < ckpt_step, f"the half-written checkpoint step-{ckpt_step} is listed as complete: {ck2}"
-    record("interrupted", f"SIGKILL inside the write of checkpoint step-{ckpt_step} (optimizer.pt half written)",
+    record("interrupted", f"SIGKILL inside the write of checkpoint step-{ckpt_step} (optimizer.safetensors half written)",
            f"the half-written dir is not a checkpoint; the restart resumed from step-{ck2[-1][0]} and removed it")
     # B3) the last restart finishes; everything equals lane A
     _wait(_spawn(B, "none"), "resume to the end", False)
@@ -664,7 +661,7 @@ def test_leftovers_of_a_kill_are_never_loaded(tmp_path):
     with pytest.raises(Stop): DistillTrainer(cfg, _mlp(), train, dev, cache, callbacks=[StopAt()]).train()
     run = tmp_path/"a"
     fake = run/"checkpoints"/".tmp-step-999-zz"; fake.mkdir()
-    (fake/"trainer_state.json").write_text(json.dumps({"step": 999})); (fake/"student.pt").write_bytes(b"garbage")
+    (fake/"trainer_state.json").write_text(json.dumps({"step": 999})); (fake/"model.safetensors").write_bytes(b"garbage")
     with open(run/"metrics.jsonl", "a") as f: f.write('{"type": "train", "step": 6, "epoch": 0, "lo')
     (run/"weightlog"/".tmp-chunk-000000006-000000009.npz-x1").write_bytes(b"PK\x03\x04 half a zip")
     assert all(s < 999 for s, _ in find_checkpoints(run))
@@ -746,7 +743,8 @@ def _syn_cfg(out, **kw):
                                     "seed": 0, "device": "cpu", "precision": "fp32", "save_every": 1, "strategy": "uniform"} | kw)
 
 def _params(run) -> dict:
-    sd = torch.load(Path(run)/"student"/"state_dict.pt", map_location="cpu")
+    from safetensors.torch import load_file
+    sd = load_file(str(Path(run)/"student"/"model.safetensors"))
     return {k: v.numpy().tobytes() for k, v in sd.items()}
 
 def _step_of(idx_value, seed=0, bs=8, epoch=0):
@@ -795,7 +793,8 @@ def test_nonfinite_teacher_logits_in_the_cache(tmp_path, value):
             if rec["step"] == step - 1: self.sd = {k: v.detach().clone() for k, v in tr.student.state_dict().items()}
     g = Grab(); DistillTrainer(_syn_cfg(tmp_path/"clean"), _mlp(), train, dev, clean, callbacks=[g]).train()
     ck = dict(find_checkpoints(tmp_path/"stop"))[step - 1]
-    saved = torch.load(ck/"student.pt", map_location="cpu")
+    from safetensors.torch import load_file
+    saved = load_file(str(ck/"model.safetensors"))
     assert saved.keys() == g.sd.keys() and all(torch.equal(saved[k], g.sd[k]) for k in saved), \
         f"checkpoint step-{step - 1} differs from the clean run's student after step {step - 1}"
     # it loads: resuming the same run stops again at the same step, with the same message, the checkpoints untouched
