@@ -15,10 +15,11 @@ from .losses import kd_per_teacher, weighted_kd_loss
 from .weighting import State, StepFeedback, WeightingStrategy, register_strategy, get_strategy, STRATEGIES
 
 # %% auto #0
-__all__ = ['FEATURE_GROUPS', 'REWARDS', 'resolve_features', 'state_features', 'available_features', 'RunningNorm',
-           'TeacherPolicy', 'bernoulli_log_prob', 'bernoulli_entropy', 'selection_weights', 'soft_weights',
-           'register_reward', 'reward_ce_after', 'reward_ce_gain', 'reward_loss', 'logit_lookahead', 'reward_lookahead',
-           'reward_kd_lookahead', 'LookaheadRule', 'RLTeacherSelector', 'RLSelect', 'RLSoft']
+__all__ = ['FEATURE_GROUPS', 'REWARDS', 'DELAYED_REWARDS', 'PAPER_FEATURES', 'resolve_features', 'state_features',
+           'available_features', 'RunningNorm', 'TeacherPolicy', 'bernoulli_log_prob', 'bernoulli_entropy',
+           'selection_weights', 'soft_weights', 'register_reward', 'reward_ce_after', 'reward_ce_gain', 'reward_loss',
+           'logit_lookahead', 'reward_lookahead', 'reward_kd_lookahead', 'LookaheadRule', 'RLTeacherSelector',
+           'RLSelect', 'RLSoft', 'RLPaper']
 
 # %% ../nbs/05_agent.ipynb #c9907be5
 FEATURE_GROUPS = ("student_repr", "teacher_repr", "probs", "ce", "gap")
@@ -139,10 +140,10 @@ def soft_weights(probs): # (B, K) selection probabilities
 # %% ../nbs/05_agent.ipynb #98f2ac88
 REWARDS = Registry("reward")
 
-def register_reward(name:str, counterfactual:bool=False, needs_after:bool=False):
+def register_reward(name:str, counterfactual:bool=False, needs_after:bool=False, needs_before:bool=False):
     "Register a per-example reward `(agent, state, feedback, actions, weights, executed) -> (B,)`."
     def _reg(fn):
-        fn.counterfactual, fn.needs_after = counterfactual, needs_after
+        fn.counterfactual, fn.needs_after, fn.needs_before = counterfactual, needs_after, needs_before
         return REWARDS.register(name, fn)
     return _reg
 
@@ -154,8 +155,12 @@ def _after_ce(state, feedback):
 @register_reward("ce_after", needs_after=True)
 def reward_ce_after(agent, state, feedback, actions, weights, executed=True): return -_after_ce(state, feedback)
 
-@register_reward("ce_gain", needs_after=True)
-def reward_ce_gain(agent, state, feedback, actions, weights, executed=True): return state.student_ce - _after_ce(state, feedback)
+@register_reward("ce_gain", needs_after=True, needs_before=True)
+def reward_ce_gain(agent, state, feedback, actions, weights, executed=True):
+    "CE before the step minus CE after it, both in eval mode (no dropout), so the gain is the step's alone."
+    if getattr(feedback, "before_logits", None) is None:
+        raise ConfigError("reward 'ce_gain' needs the student's eval-mode logits before the step (feedback.before_logits)")
+    return F.cross_entropy(feedback.before_logits().float(), state.labels, reduction="none") - _after_ce(state, feedback)
 
 @register_reward("loss", counterfactual=True)
 def reward_loss(agent, state, feedback, actions, weights, executed=True):
@@ -204,13 +209,15 @@ class LookaheadRule(WeightingStrategy):
     def weights(self, state): return selection_weights((self.gains(state) > 0).float())
 
 # %% ../nbs/05_agent.ipynb #0192286c
+DELAYED_REWARDS = ("dev", "heldout")   # rewards that come from held-out data, not from a `REWARDS` function
+
 @register_strategy("rl")
 class RLTeacherSelector(WeightingStrategy):
     "Per-example teacher selection by a policy trained with REINFORCE (Yuan et al., AAAI 2021)."
     def __init__(self, mode:str="select",       # "select": sample teachers; "soft": normalised probabilities as weights
                  policy:str="logistic",         # "logistic" (the paper) or "mlp", one per teacher
                  features=None,                 # feature groups (see `FEATURE_GROUPS`); None: all the state can fill
-                 reward:str="kd_lookahead",     # a `REWARDS` name or "dev" (delayed dev-metric reward)
+                 reward:str="kd_lookahead",     # a `REWARDS` name, "heldout" (per episode) or "dev" (per epoch): reward split
                  pretrain_reward:str|None=None, # reward while the student is frozen; None: `reward` if counterfactual else kd_lookahead
                  lr:float=0.01,                 # the agent's Adam learning rate
                  entropy_coef:float=0.01,       # entropy bonus
@@ -227,6 +234,8 @@ class RLTeacherSelector(WeightingStrategy):
                  alpha:float=0.5,               # KD share used by counterfactual rewards (set it to the run's alpha)
                  lookahead_lr:float=1.0,        # logit step of the look-ahead rewards
                  dev_metric:str|None=None,      # metric of the "dev" reward; None: accuracy, else the first metric
+                 heldout_examples:int=256,      # reward-split examples scored before and after each episode ("heldout")
+                 heldout_metric:str="ce",       # "ce" (its decrease) or "accuracy" (its increase) for "heldout"
                  norm_max_count:int=10_000,     # feature statistics: exact up to this many examples, then EMA
                  value_coef:float=0.5,          # weight of the value loss (baseline="value")
                  seed:int|None=None,            # sampling seed; None: the seed `setup` gets
@@ -248,24 +257,30 @@ class RLTeacherSelector(WeightingStrategy):
         if not 0 <= alpha <= 1: raise ConfigError(f"{where}: alpha={alpha!r} must be in [0, 1]")
         if not (episode == "epoch" or (isinstance(episode, int) and episode >= 1)):
             raise ConfigError(f"{where}: episode={episode!r}; use a number of batches >= 1 or 'epoch'")
-        if reward != "dev": REWARDS.get(reward, where=f"{where} option reward")
-        elif episode != "epoch": raise ConfigError(f"{where}: reward='dev' is delayed to the end of an epoch; set episode='epoch' (got {episode!r})")
-        if pretrain_reward is None: pretrain_reward = reward if reward != "dev" and REWARDS.get(reward).counterfactual else "kd_lookahead"
-        if pretrain_reward == "dev" or not REWARDS.get(pretrain_reward, where=f"{where} option pretrain_reward").counterfactual:
+        if reward not in DELAYED_REWARDS: REWARDS.get(reward, where=f"{where} option reward")
+        elif reward == "dev" and episode != "epoch": raise ConfigError(f"{where}: reward='dev' is delayed to the end of an epoch; set episode='epoch' (got {episode!r})")
+        if pretrain_reward is None: pretrain_reward = reward if reward not in DELAYED_REWARDS and REWARDS.get(reward).counterfactual else "kd_lookahead"
+        if pretrain_reward in DELAYED_REWARDS or not REWARDS.get(pretrain_reward, where=f"{where} option pretrain_reward").counterfactual:
             raise ConfigError(f"{where}: pretrain_reward={pretrain_reward!r} cannot score actions while the student is frozen; "
                               f"use one of {[n for n in REWARDS.names() if REWARDS.get(n).counterfactual]}")
-        if mode == "soft" and (reward == "dev" or not REWARDS.get(reward).counterfactual):
+        if mode == "soft" and (reward in DELAYED_REWARDS or not REWARDS.get(reward).counterfactual):
             raise ConfigError(f"{where}: mode='soft' executes no sampled action, so reward={reward!r} cannot score them; "
                               f"use one of {[n for n in REWARDS.names() if REWARDS.get(n).counterfactual]}")
-        if credit is None: credit = "teacher" if reward != "dev" and REWARDS.get(reward, where=f"{where} option reward").counterfactual else "example"
+        if credit is None: credit = "teacher" if reward not in DELAYED_REWARDS and REWARDS.get(reward, where=f"{where} option reward").counterfactual else "example"
         if credit not in ("example", "teacher"): raise ConfigError(f"{where}: credit={credit!r}; use 'example' or 'teacher'")
-        if credit == "teacher" and (reward == "dev" or not REWARDS.get(reward).counterfactual):
+        if credit == "teacher" and (reward in DELAYED_REWARDS or not REWARDS.get(reward).counterfactual):
             raise ConfigError(f"{where}: credit='teacher' scores each teacher alone, which needs a counterfactual reward; got reward={reward!r}")
-        if baseline == "greedy" and (credit == "teacher" or reward == "dev" or not REWARDS.get(reward).counterfactual):
+        if baseline == "value" and reward == "heldout":
+            raise ConfigError(f"{where}: reward='heldout' gives one reward per episode; use baseline='ema' or 'none', not 'value'")
+        if baseline == "greedy" and (credit == "teacher" or reward in DELAYED_REWARDS or not REWARDS.get(reward).counterfactual):
             raise ConfigError(f"{where}: baseline='greedy' scores the greedy action, which needs credit='example' and a counterfactual reward")
         self.credit = credit
         if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
         self.guard = guard
+        if not (isinstance(heldout_examples, int) and heldout_examples >= 1):
+            raise ConfigError(f"{where}: heldout_examples={heldout_examples!r} must be an integer >= 1")
+        if heldout_metric not in ("ce", "accuracy"): raise ConfigError(f"{where}: heldout_metric={heldout_metric!r}; use 'ce' or 'accuracy'")
+        self.heldout_examples, self.heldout_metric, self.heldout_fn = heldout_examples, heldout_metric, None
         self.groups = None if features is None else resolve_features(features, where=f"{where} option features")
         TeacherPolicy(1, 1, policy, hidden, init_prob)   # validates policy and init_prob
         self.mode, self.policy_kind, self.reward, self.pretrain_reward = mode, policy, reward, pretrain_reward
@@ -281,6 +296,7 @@ class RLTeacherSelector(WeightingStrategy):
 
     def _reset_learning_state(self):
         self._epoch, self._b, self._r_var, self._dev_b, self._last_loss, self._steps = 0, None, None, None, 0.0, 0
+        self._episodes, self._ho_before = 0, None   # held-out reward: episodes done, the open episode's "before"
         self._buffer, self._pending = [], []   # decisions of weights() awaiting update(), oldest first (grad accumulation)
 
     # -- phases and modes --
@@ -293,6 +309,13 @@ class RLTeacherSelector(WeightingStrategy):
         return "pretrain" if e < self.warmup_epochs + self.pretrain_epochs else "joint"
     @property
     def student_frozen(self) -> bool: return self.training and self.phase() == "pretrain"
+    @property
+    def needs_reward_split(self) -> bool: return self.reward in DELAYED_REWARDS   # the run must hold out a reward split
+    @property
+    def uses_reward_metrics(self) -> bool: return self.reward == "dev"   # the trainer evaluates the reward split per epoch
+    @property
+    def needs_before_logits(self) -> bool: return any(getattr(REWARDS.get(n), "needs_before", False)
+                                                     for n in (self.reward, self.pretrain_reward) if n not in DELAYED_REWARDS)
     def frozen_epochs(self, num_epochs:int) -> int: return max(0, min(self.pretrain_epochs, num_epochs - self.warmup_epochs))
     def on_epoch_start(self, epoch:int): self._epoch = int(epoch)
 
@@ -358,6 +381,9 @@ class RLTeacherSelector(WeightingStrategy):
             w = soft_weights(p) if self.eval_mode == "probs" or self.mode == "soft" else selection_weights(p > 0.5)
         elif self.phase() == "warmup": w = torch.full_like(p, 1 / p.shape[1])
         else:
+            if self.reward == "heldout" and self.phase() == "joint" and self._ho_before is None:
+                if self._buffer and "adv" in self._buffer[0]: self._learn()   # pre-training's last, unfinished episode
+                self._ho_before = self._heldout()
             a = (torch.rand(p.shape, generator=self._gen).to(p.device) < p).float()
             keep = self.guard_mask(state) if self.guard else 1.0
             w = selection_weights(a * keep) if self.mode == "select" else soft_weights(p * keep)
@@ -375,8 +401,9 @@ class RLTeacherSelector(WeightingStrategy):
         if not self.training or last["a"] is None: return out
         x, a = last["x"], last["a"]
         name = self.pretrain_reward if self.phase() == "pretrain" else self.reward
-        if name == "dev":
+        if name in DELAYED_REWARDS:
             r = None; self._buffer.append({"x": x, "a": a})
+            if name == "heldout" and self.episode != "epoch" and len(self._buffer) >= self.episode: r = self._end_episode()
         else:
             fn = REWARDS.get(name)
             executed = self.mode == "select"
@@ -394,6 +421,7 @@ class RLTeacherSelector(WeightingStrategy):
             self._buffer.append({"x": x, "a": a, "adv": adv, "r": r})
         self._steps += 1
         if self.episode != "epoch" and len(self._buffer) >= self.episode: self._learn()
+        if r is not None and r.dim() == 0: r = r.expand(len(a))   # an episode's reward, on the batch that ended it
         p = last["p"].clamp(1e-6, 1 - 1e-6)
         H = -(p * p.log() + (1 - p) * (1 - p).log()).mean().item()
         if r is not None and r.dim() == 2: r = r.mean(-1)
@@ -451,13 +479,15 @@ class RLTeacherSelector(WeightingStrategy):
                 self._learn()
             self._buffer = []
             self._dev_b = m if self._dev_b is None else self.baseline_momentum * self._dev_b + (1 - self.baseline_momentum) * m
+        elif self.reward == "heldout" and self.episode == "epoch" and self.phase(epoch) == "joint": self._end_episode()
         elif self.episode == "epoch": self._learn()
 
     def _dev_value(self, metrics:dict) -> float:
         key = self.dev_metric or ("accuracy" if "accuracy" in (metrics or {}) else
                                   next((k for k in (metrics or {}) if k not in ("loss", "epoch", "step")), None))
         if key is None or key not in (metrics or {}):
-            raise ConfigError(f"strategy {self.name!r}: reward='dev' needs metric {key!r}, but the evaluation gave {sorted(metrics or {})}")
+            raise ConfigError(f"strategy {self.name!r}: reward='dev' needs metric {key!r} of the reward split, but the trainer "
+                              f"gave {sorted(metrics or {})} (a run without a reward split gives none: set reward_examples)")
         return float(metrics[key])
 
     # -- checkpoints --
@@ -466,6 +496,7 @@ class RLTeacherSelector(WeightingStrategy):
         cpu = lambda t: t.detach().cpu().clone() if torch.is_tensor(t) else t
         sd = {"version": 1, "dims": copy.deepcopy(self.dims), "gen": self._gen.get_state(), "epoch": self._epoch,
               "b": self._b, "r_var": self._r_var, "dev_b": self._dev_b, "last_loss": self._last_loss, "steps": self._steps,
+              "episodes": self._episodes, "ho_before": self._ho_before,
               "buffer": [{k: cpu(v) for k, v in d.items()} for d in self._buffer]}
         if self.policy is not None:
             sd["policy"] = {k: cpu(v) for k, v in self.policy.state_dict().items()}
@@ -479,6 +510,7 @@ class RLTeacherSelector(WeightingStrategy):
         self._gen.set_state(sd["gen"]); self._epoch = sd["epoch"]
         self._b, self._r_var, self._dev_b, self._last_loss, self._steps = sd["b"], sd["r_var"], sd["dev_b"], sd["last_loss"], sd["steps"]
         self._buffer = [dict(d) for d in sd["buffer"]]; self._pending = []
+        self._episodes, self._ho_before = sd.get("episodes", 0), sd.get("ho_before")
         if sd["dims"] is not None:
             self._make(sd["dims"]["K"], sd["dims"]["F"], sd["dims"]["groups"])
             self.policy.load_state_dict(sd["policy"]); self.norm.load_state_dict(sd["norm"])
@@ -500,5 +532,42 @@ class RLSoft(RLTeacherSelector):
 @patch
 def guard_mask(self:RLTeacherSelector, state:State) -> torch.Tensor: # (B, K) 0/1
     "1 where teacher k alone beats no teacher on the example, by the agent's reward (kd_lookahead if not counterfactual)."
-    name = self.reward if self.reward != "dev" and REWARDS.get(self.reward).counterfactual else "kd_lookahead"
+    name = self.reward if self.reward not in DELAYED_REWARDS and REWARDS.get(self.reward).counterfactual else "kd_lookahead"
     return (LookaheadRule(name, self.alpha, self.lookahead_lr).gains(state) > 0).float()
+
+# %% ../nbs/05_agent.ipynb #45acca50
+from fastcore.basics import patch
+
+@patch
+def _heldout(self:RLTeacherSelector) -> float:
+    "The student's held-out score on the open episode's reward-split examples: mean CE or accuracy."
+    if self.heldout_fn is None:
+        raise ConfigError(f"strategy {self.name!r}: reward='heldout' scores the student on the reward split, but the "
+                          "run has none: set reward_examples (or reward_file)")
+    m = self.heldout_fn(self._episodes, self.heldout_examples)
+    return float(m["loss"] if self.heldout_metric == "ce" else m["accuracy"])
+
+@patch
+def _end_episode(self:RLTeacherSelector) -> torch.Tensor:
+    "Close the episode: its reward (held-out gain since it began) is credited to every decision in it; one policy step."
+    after = self._heldout()
+    before = after if self._ho_before is None else self._ho_before
+    r = torch.tensor(before - after if self.heldout_metric == "ce" else after - before)
+    adv, _ = self._advantage(r.reshape(1), None)
+    for d in self._buffer: d.setdefault("adv", torch.full((d["x"].shape[0],), float(adv[0]), device=d["x"].device))
+    self._learn(); self._episodes += 1; self._ho_before = None
+    return r
+
+# %% ../nbs/05_agent.ipynb #34620ef9
+PAPER_FEATURES = ("student_repr", "teacher_repr", "probs", "ce")   # the paper's state (no student-teacher gap)
+
+@register_strategy("rl_paper")
+class RLPaper(RLTeacherSelector):
+    "The paper's agent: logistic per-teacher policy, Bernoulli selection, held-out episode reward, three phases."
+    PAPER = dict(mode="select", policy="logistic", reward="heldout", credit="example", baseline="ema", episode=4,
+                 heldout_examples=256, warmup_epochs=1, pretrain_epochs=1, pretrain_reward="lookahead")
+    def __init__(self, **options): super().__init__(**(self.PAPER | options))
+    def _groups(self, state:State) -> tuple:
+        "The paper's feature groups the state can fill (unless the policy is built or `features` was given)."
+        if self.dims or self.groups: return super()._groups(state)
+        return tuple(g for g in PAPER_FEATURES if g in available_features(state))

@@ -129,6 +129,8 @@ class DistillConfig:
     max_train_examples: int|None = opt(None, "fixed-seed training subset for quick runs")
     max_eval_examples: int|None = opt(None, "fixed-seed dev subset")
     subset_seed: int = opt(0, "seed of those subsets (fixed across run seeds, so runs share a teacher cache)")
+    reward_examples: int = opt(0, "training examples held out (by subset_seed) as the reward split, never trained on")
+    reward_file: str|None = opt(None, "your labelled file used as the reward split instead (same formats)")
     max_length: int = opt(128, "student's maximum sequence length")
     metrics: list[str] = opt(help=f"metrics of a task of your own, the first is the main one ({', '.join(METRICS)}); "
                                   "empty: accuracy (GLUE tasks use their own)", factory=list)
@@ -234,6 +236,8 @@ class DistillConfig:
         if self.keep_checkpoints not in ("last", "all", "none"): bad("keep_checkpoints", "must be 'last', 'all' or 'none'")
         if not self.output_dir: bad("output_dir", "must be a directory path")
         if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
+        if self.reward_file and self.reward_examples: bad("reward_file", "and reward_examples>0 both ask for a reward split; give one")
+        if self.reward_file and not self.train_file: bad("reward_file", "needs train_file; GLUE tasks use reward_examples")
         for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch
             v = getattr(self, f.name)
             if isinstance(v, int) and not isinstance(v, bool) and not (0 <= v < 2**63): bad(f.name, "must be an integer in [0, 2**63)")
@@ -241,7 +245,8 @@ class DistillConfig:
             for x in getattr(self, name):
                 if not isinstance(x, str) or not x: bad(name, f"must be a list of non-empty strings (item {x!r})")
         self._validate_hf(bad)
-        paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "output_dir", "cache_dir", "student")]
+        paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "reward_file", "output_dir",
+                                                 "cache_dir", "student")]
         for name, v in paths + [("teachers", t) for t in self.teachers]:
             if isinstance(v, str) and ("\x00" in v or len(v) > 4096):
                 raise ConfigError(f"{where}: {name}={v[:80]!r}{'...' if len(v) > 80 else ''} is not a usable path "

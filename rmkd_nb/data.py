@@ -16,8 +16,8 @@ from .core import ConfigError, Registry
 
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'TaskSpec', 'register_task', 'get_task', 'read_split', 'load_task', 'label_names',
-           'load_text_files', 'tokenize_dataset', 'Collator', 'LengthGroupedSampler', 'accuracy', 'f1_binary',
-           'matthews_corrcoef', 'compute_metrics']
+           'load_text_files', 'hold_out_reward', 'split_record', 'tokenize_dataset', 'Collator', 'LengthGroupedSampler',
+           'accuracy', 'f1_binary', 'matthews_corrcoef', 'compute_metrics']
 
 # %% ../nbs/01_data.ipynb #ca336cc8
 @dataclass
@@ -246,6 +246,27 @@ def load_text_files(files:dict,              # split -> path of a .csv/.tsv/.jso
     dsd = DatasetDict(out)
     for s in dsd: dsd[s] = _subset(dsd[s], max_train_examples if s == "train" else max_eval_examples, seed)
     return dsd
+
+# %% ../nbs/01_data.ipynb #fefc8b0e
+def hold_out_reward(dsd:DatasetDict,                # from `load_task`/`load_text_files`, train split not yet subset
+                    n:int,                          # examples to hold out of `train` as the `reward` split
+                    max_train_examples:int|None=None, # then the fixed-seed training subset, drawn from the rest
+                    seed:int=0,                     # `subset_seed`
+                   ) -> DatasetDict:
+    "Hold `n` training examples out as a `reward` split (fixed seed), then subset the rest of `train`."
+    tr = dsd["train"]
+    if not 1 <= n < len(tr):
+        raise ConfigError(f"reward_examples={n!r} must be between 1 and {len(tr) - 1} (the training split has {len(tr)} rows)")
+    held = np.zeros(len(tr), bool); held[np.random.default_rng([seed, 1]).permutation(len(tr))[:n]] = True
+    out = DatasetDict(dict(dsd))
+    out["reward"], out["train"] = tr.select(np.flatnonzero(held)), _subset(tr.select(np.flatnonzero(~held)), max_train_examples, seed)
+    return out
+
+def split_record(ds:Dataset, name:str, source:str|None=None) -> dict: # source: the file split its idx index
+    "A split's name, source, size and the sha256 of its sorted idx (for `result.json['splits']`)."
+    import hashlib
+    idx = np.sort(np.asarray(ds["idx"][:], dtype=np.int64))
+    return {"name": name, "source": source or name, "n": len(idx), "idx_sha256": hashlib.sha256(idx.tobytes()).hexdigest()}
 
 # %% ../nbs/01_data.ipynb #46478475
 def tokenize_dataset(ds, tokenizer, max_length:int=128, num_proc:int|None=None): # Dataset or DatasetDict

@@ -15,7 +15,7 @@ from .core import ConfigError, DistillConfig, atomic_write, write_json, seed_eve
 
 # %% auto #0
 __all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'SWEEP_ENGINES', 'RAY_KEYS', 'find_glue_dir', 'resolve_config', 'check_run',
-           'finished', 'is_builtin_teacher', 'load_data', 'eval_split', 'load_teachers', 'build_student',
+           'finished', 'is_builtin_teacher', 'load_data', 'run_splits', 'eval_split', 'load_teachers', 'build_student',
            'write_examples', 'environment', 'param_count', 'run_experiment', 'save_figures', 'sweep_points',
            'experiment_notebook', 'absolute_paths', 'check_engine', 'run_point', 'run_sweep', 'ray_options',
            'collect_results', 'aggregate', 'write_report', 'inference_speed']
@@ -44,7 +44,10 @@ def check_run(cfg:DistillConfig, where:str="config"):
     import rmkd_nb.agent  # registers "rl"
     cfg.validate(where)
     if cfg.task != "custom": get_task(cfg.task, where=f"{where}: task")
-    get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
+    strategy = get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
+    if getattr(strategy, "needs_reward_split", False) and not (cfg.reward_examples or cfg.reward_file):
+        raise ConfigError(f"{where}: strategy {cfg.strategy!r} fits on labelled held-out data, but the run has no reward "
+                          "split: set reward_examples (e.g. 200; held out of the training split) or reward_file")
     try: _check_paths(cfg, where)
     except OSError as e: raise ConfigError(f"{where}: a path in the config cannot be checked ({e.strerror}: {str(e.filename)[:80]!r})") from None
     return cfg
@@ -52,7 +55,7 @@ def check_run(cfg:DistillConfig, where:str="config"):
 def _check_paths(cfg:DistillConfig, where:str):
     if cfg.data_dir is not None and cfg.task != "custom" and not Path(cfg.data_dir).is_dir():
         raise ConfigError(f"{where}: data_dir={cfg.data_dir!r} does not exist")
-    for f in ("train_file", "dev_file"):
+    for f in ("train_file", "dev_file", "reward_file"):
         v = getattr(cfg, f)
         if v is not None and not Path(v).is_file(): raise ConfigError(f"{where}: {f}={v!r} does not exist")
     for t in cfg.teachers:
@@ -67,14 +70,26 @@ def is_builtin_teacher(t:str) -> bool: return str(t).startswith("tfidf")
 
 # %% ../nbs/09_sweep.ipynb #5547b79e
 def load_data(cfg:DistillConfig):
-    "The run's `DatasetDict` (GLUE task or custom files), subset as configured."
-    from rmkd_nb.data import load_task, load_text_files
+    "The run's `DatasetDict` (GLUE task or custom files), subset as configured, with its `reward` split if any."
+    from rmkd_nb.data import load_task, load_text_files, hold_out_reward, label_names
+    n_train = None if cfg.reward_examples else cfg.max_train_examples   # the reward split is held out first
     if cfg.task == "custom":
         files = {"train": cfg.train_file} | ({"validation": cfg.dev_file} if cfg.dev_file else {})
-        return load_text_files(files, cfg.text_fields, cfg.label_field, max_train_examples=cfg.max_train_examples,
-                               max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
-    return load_task(cfg.task, cfg.data_dir, max_train_examples=cfg.max_train_examples,
-                     max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+        dsd = load_text_files(files, cfg.text_fields, cfg.label_field, max_train_examples=n_train,
+                              max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+        if cfg.reward_file:
+            dsd["reward"] = load_text_files({"reward": cfg.reward_file}, cfg.text_fields, cfg.label_field,
+                                            label_names=label_names(dsd))["reward"]
+    else: dsd = load_task(cfg.task, cfg.data_dir, max_train_examples=n_train, max_eval_examples=cfg.max_eval_examples,
+                          seed=cfg.subset_seed)
+    if cfg.reward_examples: dsd = hold_out_reward(dsd, cfg.reward_examples, cfg.max_train_examples, cfg.subset_seed)
+    return dsd
+
+def run_splits(cfg:DistillConfig, dsd, report:str) -> list[dict]: # report: the evaluation split
+    "`result.json['splits']`: train, reward (if any) and the report split, each with its size, source and idx hash."
+    from rmkd_nb.data import split_record
+    reward = [split_record(dsd["reward"], "reward", "reward_file" if cfg.reward_file else "train")] if "reward" in dsd else []
+    return [split_record(dsd["train"], "train")] + reward + [split_record(dsd[report], report)]
 
 def eval_split(dsd) -> str:
     "The dev split used for evaluation (`validation`, or `validation_matched` for MNLI)."
@@ -147,10 +162,10 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
     t0 = time.time(); timings = {}
     seed_everything(cfg.seed)
     dsd = load_data(cfg); dev = eval_split(dsd); timings["data_s"] = time.time() - t0
-    built = {}
+    built, splits = {}, ("train", dev) + (("reward",) if "reward" in dsd else ())
     def build():   # the main process loads the teachers and builds the cache; the others memory-map it
         t = time.time(); teachers = load_teachers(cfg, dsd); t1 = time.time()
-        built["cache"] = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=("train", dev))
+        built["cache"] = TeacherCache.build(teachers, dsd, cfg.cache_dir, splits=splits)
         return {"path": str(built["cache"].path), "teachers_s": t1 - t, "cache_s": time.time() - t1}
     shared = main_then_share(build, where)
     cache = built.get("cache") or TeacherCache.open(shared["path"])
@@ -159,13 +174,14 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
     tds = tokenize_dataset(dsd, tok, cfg.max_length)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
     if main: write_examples(out/"examples.jsonl", dsd["train"])
-    trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks))
+    trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks),
+                             reward_dataset=tds["reward"] if "reward" in tds else None)
     t = time.time(); res = trainer.train(); timings["train_s"] = time.time() - t
     figs = save_figures(out, png=png) if figures and main else {}
     timings["total_s"] = time.time() - t0
     result = {"config": cfg.to_dict(), "task": cfg.task, "strategy": cfg.strategy, "seed": cfg.seed,
               "final": res.get("final", res), "best": res.get("best"), "train": {k: v for k, v in res.items() if k not in ("final", "best")},
-              "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy},
+              "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy}, "splits": run_splits(cfg, dsd, dev),
               "student_params": param_count(student), "timings": timings, "figures": figs,
               "cache": str(cache.path) if cache.path else None, "environment": environment()}
     if main: write_json(out/"result.json", result)   # written last: marks the run finished
@@ -359,7 +375,8 @@ def aggregate(results:list[dict]) -> list[dict]:
     return rows
 
 # %% ../nbs/09_sweep.ipynb #962b1c82
-_ORDER = ["none", "uniform", "fixed", "random_single", "best_single", "lr_ensemble", "ca_mkd", "entropy", "rl", "rl_select", "rl_soft"]
+_ORDER = ["none", "uniform", "fixed", "random_single", "best_single", "lr_ensemble", "ca_mkd", "entropy", "oracle_right",
+          "kd_lookahead_rule", "rl", "rl_select", "rl_soft", "rl_paper"]
 def _order(s): return (_ORDER.index(s) if s in _ORDER else (50 if s.startswith("single") else 99), s)
 
 def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv", command:str|None=None,
@@ -367,12 +384,21 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
                 ) -> list[dict]:
     "Aggregate finished runs under `dirs` into `out_md` (tables) and `out_csv`."
     from rmkd_nb.data import TASKS
+    from rmkd_nb.report import paired_rows, comparison_lines, majority_scores
     results = collect_results(*dirs)
     if not results: raise ConfigError(f"no finished runs (result.json) under {[str(d) for d in dirs]}")
-    rows = aggregate(results)
+    rows, data = paired_rows(results), {}
+    for task in sorted({r["task"] for r in rows}):   # each task's data, read once: the majority floor, speed
+        c0 = next(r for r in results if r["task"] == task)["config"]
+        dsd = data[task] = load_data(DistillConfig.from_dict(c0, where="report"))
+        spec = TASKS.get(task) if task in TASKS else sorted({r["metric"] for r in rows if r["task"] == task})
+        maj = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:], spec)
+        for r in rows:
+            if r["task"] == task: r["majority"] = maj.get(r["metric"], float("nan"))
+    cols = ["task", "strategy", "metric", "mean", "std", "n_seeds", "delta_vs_uniform", "ci_low", "ci_high", "majority"]
     with atomic_write(out_csv) as f:
-        f.write("task,strategy,metric,mean,std,n_seeds\n")
-        for r in rows: f.write(f"{r['task']},{r['strategy']},{r['metric']},{r['mean']:.6f},{r['std']:.6f},{r['n_seeds']}\n")
+        f.write(",".join(cols) + "\n")
+        for r in rows: f.write(",".join(f"{r[k]:.6f}" if isinstance(r[k], float) else str(r[k]) for k in cols) + "\n")
     sweeps = [json.loads(p.read_text()) for d in dirs for p in [Path(d)/"sweep.json"] if p.exists()]
     env = results[0].get("environment", {})
     L = ["# Results", "", f"Generated by `{command or 'rmkd report ' + ' '.join(map(str, dirs))}` from "
@@ -389,15 +415,21 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
         metrics = spec.metrics if spec else sorted({r["metric"] for r in rows if r["task"] == task})
         L += [f"## {task}", "", f"Student `{c0['student']}`, {c0.get('max_train_examples') or 'all'} training examples, "
               f"max length {c0['max_length']}, {c0['epochs']:g} epochs, T={c0['temperature']}, alpha={c0['alpha']}. "
-              f"Dev metric after the last epoch, mean ± std over seeds.", "",
-              "| strategy | " + " | ".join(metrics) + " | seeds |", "|---|" + "---|" * (len(metrics) + 1)]
+              f"Dev metric after the last epoch, mean ± std over seeds; Δ: the paired difference to uniform in "
+              f"{metrics[0]} (same seeds) with its 95% paired t interval over seeds.", "",
+              "| strategy | " + " | ".join(metrics) + f" | Δ {metrics[0]} vs uniform [95% CI] | seeds |",
+              "|---|" + "---|" * (len(metrics) + 2)]
         strats = sorted({r["strategy"] for r in rows if r["task"] == task}, key=_order)
         for s in strats:
             cells = {r["metric"]: r for r in rows if r["task"] == task and r["strategy"] == s}
-            n = max(c["n_seeds"] for c in cells.values())
-            L.append(f"| {s} | " + " | ".join(f"{100*cells[m]['mean']:.1f} ± {100*cells[m]['std']:.1f}" if m in cells else "–" for m in metrics) + f" | {n} |")
-        dsd = load_data(DistillConfig.from_dict(c0, where="report"))   # the task's data, read once for both lines
-        L += [""] + _majority_line(tr, dsd) + [""] + _teacher_table(tr, task, metrics[0]) + [""]
+            n, c = max(c["n_seeds"] for c in cells.values()), cells.get(metrics[0])
+            delta = (f"{100*c['delta_vs_uniform']:+.1f} [{100*c['ci_low']:+.1f}, {100*c['ci_high']:+.1f}]"
+                     if c and c["n_paired"] >= 2 else "–")
+            L.append(f"| {s} | " + " | ".join(f"{100*cells[m]['mean']:.1f} ± {100*cells[m]['std']:.1f}" if m in cells
+                                              else "–" for m in metrics) + f" | {delta} | {n} |")
+        dsd = data[task]
+        L += [""] + comparison_lines(rows, task, metrics[0]) + [""] + _majority_line(tr, dsd) + [""]
+        L += _teacher_table(tr, task, metrics[0]) + [""]
         if speed: L += _speed_table(tr, dsd) + [""]
     with atomic_write(out_md) as f: f.write("\n".join(L) + "\n")
     return rows
@@ -477,9 +509,10 @@ def _teacher_table(results, task, metric) -> list[str]:
 
 def _majority_line(results, dsd) -> list[str]: # dsd: the task's `DatasetDict`
     "The dev metrics of always predicting the most frequent training label: the floor a collapsed student sits on."
-    from rmkd_nb.data import compute_metrics, get_task
+    from rmkd_nb.data import get_task
+    from rmkd_nb.report import majority_scores
     c = results[0]["config"]
-    maj = int(np.bincount(dsd["train"]["label"][:]).argmax()); y = np.asarray(dsd[eval_split(dsd)]["label"][:])
-    m = compute_metrics(get_task(c["task"]) if c["task"] != "custom" else ["accuracy"], np.full_like(y, maj), y)
+    m = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:],
+                        get_task(c["task"]) if c["task"] != "custom" else ["accuracy"])
     return [f"Majority-class baseline on dev (always predict the most frequent training label): "
             + ", ".join(f"{k} {100*v:.1f}" for k, v in m.items()) + ". Rows at these values are students that collapsed to it."]

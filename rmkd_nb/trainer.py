@@ -432,6 +432,7 @@ class DistillTrainer:
                  compute_metrics=None,          # (preds, labels) -> dict; the first key is the main metric
                  tokenizer=None,                # saved with the final student
                  callbacks=(),                  # `transformers.TrainerCallback`s, or objects with on_step / on_evaluate / on_train_end
+                 reward_dataset=None,           # held-out labelled split for strategies that learn from it (never trained on)
                 ):
         if not isinstance(config, DistillConfig):
             raise ConfigError(f"DistillTrainer(config=): expected a DistillConfig, got {type(config).__name__}")
@@ -441,7 +442,8 @@ class DistillTrainer:
         if train_dataset is None or len(train_dataset) == 0: raise ConfigError("DistillTrainer(train_dataset=): the training set is empty")
         if eval_dataset is not None and len(eval_dataset) == 0: raise ConfigError("DistillTrainer(eval_dataset=): the dev set is empty")
         self.student, self.train_dataset, self.eval_dataset, self.cache = student, train_dataset, eval_dataset, cache
-        self.tokenizer, self.callbacks = tokenizer, [cb() if isinstance(cb, type) else cb for cb in callbacks]
+        self.tokenizer, self.reward_dataset = tokenizer, reward_dataset
+        self.callbacks = [cb() if isinstance(cb, type) else cb for cb in callbacks]
         self.strategy = resolve_strategy(config.strategy if strategy is None else strategy, config)
         self.forward_fn = forward_fn or (hf_forward if is_hf_model(student) else generic_forward)
         self.collate_fn = collate_fn or default_collate_fn(train_dataset[0], tokenizer, student)
@@ -501,6 +503,7 @@ def _setup_train(self:DistillTrainer):
     if self.projector is not None: self.projector = acc.prepare(self.projector)
     self.optimizer = acc.prepare(opt)
     self.strategy.setup(self.cache, cfg.seed)
+    self.strategy.heldout_fn = self.heldout if self.reward_dataset is not None else None   # the agent's held-out reward
 
 @patch
 def _make_projector(self:DistillTrainer):
@@ -629,6 +632,8 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
     cfg, acc = self.config, self.accelerator
     idx, labels = batch["idx"].long(), batch["labels"].long()
     t_logits, t_ce, t_pooled = self._teacher_outputs(idx)
+    before = None
+    if getattr(self.strategy, "needs_before_logits", False): before = self._after_logits(batch); before()   # eval mode, now
     ctx = ExitStack()
     if not sync and not frozen and self.world > 1:
         for m in (self.model, self.projector):
@@ -657,7 +662,7 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
             return None
         if not frozen: acc.backward(per_ex.sum() * (self.world / n_group))
     return dict(batch=batch, state=state, weights=w, per_ex=per_ex.detach(), logits=logits.detach(), idx=idx,
-                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw)
+                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw, before=before)
 
 @patch
 def _after_logits(self:DistillTrainer, batch:dict):
@@ -792,9 +797,11 @@ def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
     def global_after():
         if "v" not in memo: memo["v"] = g(after())
         return memo["v"]
+    before = d.get("before")   # eval-mode logits before the step, for strategies that ask (ce_gain)
     return StepFeedback(loss=g(d["per_ex"]), student_ce=st.student_ce,
                         kd=kd_per_teacher(g(d["logits"]), st.teacher_logits, self.config.temperature).detach(),
-                        after_logits=after if self.world == 1 else global_after)
+                        after_logits=after if self.world == 1 else global_after,
+                        before_logits=None if before is None else before if self.world == 1 else (lambda: g(before())))
 
 # %% ../nbs/06_trainer.ipynb #e1458045
 @patch
@@ -841,6 +848,21 @@ def _evaluate_and_log(self:DistillTrainer) -> dict:
             if hasattr(cb, "on_evaluate") and not is_trainer_callback(cb): cb.on_evaluate(self, metrics)
     self._hf_event("on_evaluate", state=before, metrics={f"eval_{k}": v for k, v in metrics.items()} | {"epoch": self.epoch})
     return metrics
+
+# %% ../nbs/06_trainer.ipynb #17046594
+@patch
+def reward_metrics(self:DistillTrainer) -> dict:
+    "The student's metrics on the reward split for strategies that learn from them; {} otherwise."
+    if self.reward_dataset is None or not getattr(self.strategy, "uses_reward_metrics", False): return {}
+    return self.evaluate(self.reward_dataset)
+
+@patch
+def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episode number; n: examples
+    "Metrics and mean CE (`loss`) of the current student on `n` reward-split examples drawn by `key` (same key, same rows)."
+    if self.reward_dataset is None: raise ConfigError("heldout(): the trainer has no reward_dataset (set reward_examples)")
+    N = len(self.reward_dataset)
+    rows = np.sort(np.random.default_rng([self.config.seed, int(key)]).permutation(N)[:min(int(n), N)])
+    return self.evaluate(self.reward_dataset.select(rows.tolist()))
 
 # %% ../nbs/06_trainer.ipynb #c8774d15
 @patch
@@ -954,8 +976,8 @@ def _train_epoch(self:DistillTrainer, bar):
         self.group += 1
         last = self.group == len(groups) or self.step >= self.total_steps
         self._after_step(row, arrays, bar, last)
-    metrics = self._evaluate_and_log()
-    self.strategy.on_epoch_end(e, metrics)
+    self._evaluate_and_log()
+    self.strategy.on_epoch_end(e, self.reward_metrics())   # the strategy sees the reward split only, never the report split
     if self.group == len(groups): self.epoch, self.group = e + 1, 0; self._hf_event("on_epoch_end")
     self._save_checkpoint()
 

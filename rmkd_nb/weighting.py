@@ -48,6 +48,7 @@ class StepFeedback:
     student_ce: torch.Tensor              # (B,) student CE before the step
     kd: torch.Tensor                      # (B, K) per-teacher KL before the step, at temperature T
     after_logits: Callable|None = None    # () -> (B, C): no-grad forward of the updated student (computed lazily)
+    before_logits: Callable|None = None   # () -> (B, C): eval-mode logits before the step (for strategies that ask)
 
 # %% ../nbs/04_weighting.ipynb #e71b0f27
 class WeightingStrategy:
@@ -55,6 +56,7 @@ class WeightingStrategy:
     name = "base"                         # the registered name (set by `register_strategy`)
     spec:str|None = None                  # the full spec it was built from, e.g. "single:2" (set by `get_strategy`)
     where:str = "strategy"                # where the spec came from, for error messages
+    needs_reward_split:bool = False       # True: fits on labelled held-out data (the run must have a reward split)
     def setup(self, cache, seed:int=0): # cache: the `TeacherCache` (dev outputs, accuracies); called once before training
         "Prepare from the teacher cache (e.g. fixed weights from dev accuracy)."
     def weights(self, state:State) -> torch.Tensor: raise NotImplementedError
@@ -136,24 +138,30 @@ class RunWeights(WeightingStrategy):
         self.w = None if d.get("weights") is None else torch.tensor(d["weights"], dtype=torch.float64)
 
 # %% ../nbs/04_weighting.ipynb #0f765edb
+def _fit_split(split:str, who:str) -> str:
+    "Check the split a strategy fits on: `reward` or `train`, never a report split."
+    if str(split).startswith(("validation", "test")):
+        raise ConfigError(f"{who}: split={split!r} is a report split; fit on 'reward' (set reward_examples) or 'train'")
+    return split
+
+def _no_split(cache, split:str, who:str, err="") -> ConfigError:
+    has = getattr(cache, "splits", None) or sorted(getattr(cache, "accuracy", None) or {})
+    return ConfigError(f"{who}: fits on the teacher cache's {split!r} split, which this run does not have (it has {has}"
+                       f"{'; ' + str(err) if err else ''}): set reward_examples (examples held out of the training split) "
+                       "or reward_file")
+
 def _split_arrays(cache, split:str, who:str) -> dict:
-    "`cache.arrays(split)`, falling back to the train split with a warning when `split` is missing."
-    try:
-        arr = cache.arrays(split)
-        if arr is not None: return arr
-        err = "no arrays"
-    except (KeyError, ValueError, FileNotFoundError) as e: err = e   # ConfigError is a ValueError
-    if split == "train": raise ConfigError(f"{who}: the teacher cache has no 'train' arrays ({err})")
-    warnings.warn(f"{who}: the teacher cache has no {split!r} split ({err}); using 'train' instead")
-    return cache.arrays("train")
+    "`cache.arrays(split)`; a missing split is a `ConfigError` that names `reward_examples`."
+    try: arr = cache.arrays(split)
+    except (KeyError, ValueError, FileNotFoundError) as e: raise _no_split(cache, split, who, e) from None
+    if arr is None: raise _no_split(cache, split, who)
+    return arr
 
 def _split_accuracy(cache, split:str, who:str) -> list:
-    "`cache.accuracy[split]`, falling back to the train split with a warning when `split` is missing."
-    acc = getattr(cache, "accuracy", None) or {}
-    if acc.get(split) is not None: return acc[split]
-    if acc.get("train") is None: raise ConfigError(f"{who}: the teacher cache has no accuracy for {split!r} or 'train' (has {sorted(acc)})")
-    warnings.warn(f"{who}: the teacher cache has no {split!r} accuracy; using 'train' accuracy instead")
-    return acc["train"]
+    "`cache.accuracy[split]`; a missing split is a `ConfigError` that names `reward_examples`."
+    acc = (getattr(cache, "accuracy", None) or {}).get(split)
+    if acc is None: raise _no_split(cache, split, who)
+    return acc
 
 # %% ../nbs/04_weighting.ipynb #526a8689
 @register_strategy("uniform")
@@ -169,14 +177,19 @@ class NoKD(WeightingStrategy):
 # %% ../nbs/04_weighting.ipynb #c151e686
 @register_strategy("single")
 class SingleTeacher(WeightingStrategy):
-    "Single-teacher KD from teacher `k`: $w_{jk'} = [k' = k]$. Named `single:k`."
-    def __init__(self, k=None): # 0-based teacher index (from "single:k" or the option k=)
+    "Single-teacher KD from teacher `k`: $w_{jk'} = [k' = k]$. Named `single:k`; `single:best`: best on the reward split."
+    def __init__(self, k=None): # 0-based teacher index, or "best" (from "single:k" or the option k=)
         if k is None: raise ConfigError("strategy 'single' needs a teacher index: name it 'single:k', e.g. 'single:0'")
+        self.needs_reward_split = k == "best"
+        if self.needs_reward_split: self.k = None; return
         try: self.k = int(k)
         except (TypeError, ValueError): raise ConfigError(f"strategy 'single:{k}': teacher index {k!r} is not an integer") from None
     def _check_K(self, K):
+        if self.k is None: raise self._err("the best teacher is chosen in setup(cache): call it first")
         if not 0 <= self.k < K: raise self._err(f"teacher index k={self.k} is out of range for K={K} teachers (use 0..{K-1})")
-    def setup(self, cache, seed=0): self._check_K(cache.num_teachers)
+    def setup(self, cache, seed=0):
+        if self.needs_reward_split: self.k = int(np.argmax(_split_accuracy(cache, "reward", f"strategy {self.spec!r}")))
+        self._check_K(cache.num_teachers)
     def weights(self, state):
         self._check_K(state.num_teachers)
         return one_hot_weights(torch.full(state.teacher_ce.shape[:1], self.k, device=state.teacher_ce.device), state.num_teachers)
@@ -184,10 +197,11 @@ class SingleTeacher(WeightingStrategy):
 # %% ../nbs/04_weighting.ipynb #162479e9
 @register_strategy("fixed")
 class Fixed(RunWeights):
-    "W-Ensemble: $w_{jk} = a_k / \\sum a$, $a$ given or the teachers' dev accuracy."
-    def __init__(self, weights:list|None=None, # one non-negative weight per teacher; None: dev accuracy
-                 split:str="validation"):      # cache split whose accuracy sets the weights
-        self.given, self.split = weights, split
+    "W-Ensemble: $w_{jk} = a_k / \\sum a$, $a$ given or the teachers' accuracy on the reward split."
+    def __init__(self, weights:list|None=None, # one non-negative weight per teacher; None: reward-split accuracy
+                 split:str="reward"):          # cache split whose accuracy sets the weights ("reward" or "train")
+        self.given, self.split = weights, _fit_split(split, "strategy 'fixed'")
+        self.needs_reward_split = weights is None and split == "reward"
         if weights is not None: self.w = _as_weight_vector(weights, "weights", "strategy 'fixed'")
     def setup(self, cache, seed=0):
         if self.given is None:
@@ -245,11 +259,13 @@ def fit_teacher_lr(logits,              # (N, K, C) teacher logits
 
 @register_strategy("lr_ensemble")
 class LREnsemble(RunWeights):
-    "LR-Ensemble: $w_{jk} = a_k/\\sum a$, $a$ the per-teacher scales of a logistic regression fitted on dev outputs."
-    def __init__(self, split:str="validation", # cache split to fit on (falls back to train)
+    "LR-Ensemble: $w_{jk} = a_k/\\sum a$, $a$ the per-teacher scales of a logistic regression on reward-split outputs."
+    def __init__(self, split:str="reward",     # cache split to fit on ("reward" or "train")
                  max_iter:int=300,             # L-BFGS iterations
                  l2:float=1e-3):               # ridge penalty on the teacher scales
-        self.split, self.max_iter, self.l2, self.coef, self.bias = split, max_iter, l2, None, None
+        self.split, self.max_iter, self.l2 = _fit_split(split, "strategy 'lr_ensemble'"), max_iter, l2
+        self.coef = self.bias = None
+        self.needs_reward_split = split == "reward"
     def setup(self, cache, seed=0):
         who = f"strategy {self.spec or self.name!r}"
         arr = _split_arrays(cache, self.split, who)

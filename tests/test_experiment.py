@@ -57,7 +57,7 @@ def test_sweep_survives_a_failing_point_and_resumes(tmp_path):
     assert s2["skipped"] == 1 and list(s2["failed"]) == ["strategy=single:7"]
     rows = write_report([tmp_path/"two"], tmp_path/"r.md", tmp_path/"r.csv")
     csv = (tmp_path/"r.csv").read_text().splitlines()
-    assert csv[0] == "task,strategy,metric,mean,std,n_seeds"
+    assert csv[0] == "task,strategy,metric,mean,std,n_seeds,delta_vs_uniform,ci_low,ci_high,majority"
     assert {r["strategy"] for r in rows} == {"uniform"}
 
 def test_cli_run_and_refuses_to_overwrite(tmp_path):
