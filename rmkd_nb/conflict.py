@@ -30,6 +30,7 @@ def wrong_matrix() -> np.ndarray: # (K, C) bool
 
 def make_conflict_task(seed:int=0,            # everything (class centres, samples, teacher noise) follows from it
                        n_train:int=1000, n_dev:int=500, n_test:int=2000, # examples per split
+                       n_reward:int=500,      # the reward split (held-out labelled examples for `rl_paper`'s reward)
                        dim:int=16,            # input dimension
                        spread:float=0.6,      # std of the class centres (smaller: classes overlap more)
                        sharpness:float=3.0,   # scale of a right teacher's log-posterior
@@ -48,7 +49,7 @@ def make_conflict_task(seed:int=0,            # everything (class centres, sampl
             bad = confidence * np.eye(C)[np.full(n, s[0])]
             logits[:, k] = np.where(wrong[k, y][:, None], bad, good) + g.normal(0, 0.3, (n, C))
         return dict(x=x.astype(np.float32), y=y, region=y, logits=logits, pooled=None)
-    splits = {s: sample(n) for s, n in (("train", n_train), ("validation", n_dev), ("test", n_test))}
+    splits = {s: sample(n) for s, n in (("train", n_train), ("validation", n_dev), ("test", n_test), ("reward", n_reward))}
     return SyntheticTask(splits, wrong, np.ones((K, C), int), seed)
 
 # %% ../nbs/13_conflict.ipynb #0b9a93b7
@@ -99,30 +100,42 @@ def encode(texts:list, encoder:str="minilm-l6:3", max_length:int=64, batch_size:
     return torch.cat(out).numpy()
 
 def make_text_conflict_task(glue_dir,          # GLUE directory (`../shared/data/glue`)
-                            n_teacher:int=500, n_train:int=250, n_dev:int=125, n_test:int=500, # per class and split
+                            n_teacher:int=500, n_train:int=250, n_dev:int=125, n_test:int=500, n_reward:int=125, # per class
                             encoder:str="minilm-l6:3", max_length:int=64, seed:int=0) -> SyntheticTask:
     "The conflict task on GLUE sentences: TF-IDF specialist teachers, frozen-encoder inputs."
-    sizes = dict(teacher=n_teacher, train=n_train, validation=n_dev, test=n_test)
+    sizes = dict(teacher=n_teacher, train=n_train, validation=n_dev, test=n_test, reward=n_reward)
     sents, parts, a = glue_sentences(glue_dir, sum(sizes.values()), seed), {}, 0
     for name, n in sizes.items():
         parts[name] = ([t for c in range(4) for t in sents[c][a:a + n]], np.repeat(np.arange(4), n)); a += n
     teachers = specialist_teachers(*parts["teacher"], seed=seed)
-    tx = {s: parts[s][0] for s in ("train", "validation", "test")}
+    tx = {s: parts[s][0] for s in ("train", "validation", "test", "reward")}
     x = np.split(encode(sum(tx.values(), []), encoder, max_length), np.cumsum([len(v) for v in tx.values()])[:-1])
     splits = {s: dict(x=xs, y=parts[s][1], region=parts[s][1], logits=specialist_logits(teachers, tx[s]), pooled=None)
               for s, xs in zip(tx, x)}
     return SyntheticTask(splits, wrong_matrix(), np.ones(wrong_matrix().shape, int), seed)
 
 # %% ../nbs/13_conflict.ipynb #e25915da
+class _Rows(list):
+    "A list of examples with `Dataset.select` (the trainer draws reward-split batches with it)."
+    def select(self, rows): return _Rows(self[int(i)] for i in rows)
+
 def run_logged(task:SyntheticTask, strategy:str, options:dict|None=None, seed:int=0, **overrides) -> dict:
-    "`train_synthetic` that also returns the weight log and the dev accuracy after each epoch."
-    from rmkd_nb.trainer import WeightLog
-    with tempfile.TemporaryDirectory(prefix="rmkd-conflict-") as d:
-        r = train_synthetic(task, strategy, options, seed=seed, output_dir=d, **overrides)
-        log = WeightLog.read(d)
-        rows = [json.loads(l) for l in (Path(d)/"metrics.jsonl").read_text().splitlines()]
+    "`train_synthetic` with the task's reward split, returning also the weight log and the dev accuracy per epoch."
+    from rmkd_nb.core import DistillConfig
+    from rmkd_nb.synthetic import DEFAULTS, SyntheticStudent, _quiet_trainer, _torch_threads
+    from rmkd_nb.trainer import DistillTrainer, WeightLog
+    with tempfile.TemporaryDirectory(prefix="rmkd-conflict-") as d, _quiet_trainer(), _torch_threads(1):
+        cfg = DistillConfig.from_dict(DEFAULTS | dict(task="synthetic", strategy=strategy, strategy_options=dict(options or {}),
+                                      output_dir=d, device="cpu", precision="fp32", seed=seed, warmup_ratio=0.0,
+                                      weight_decay=0.0, max_grad_norm=0.0, eval_batch_size=4096) | overrides, where="run_logged")
+        torch.manual_seed(seed)
+        reward = _Rows(task.dataset("reward")) if "reward" in task.splits else None
+        tr = DistillTrainer(cfg, SyntheticStudent(task.dim, task.num_classes), task.dataset("train"),
+                            task.dataset("validation"), task.cache(), reward_dataset=reward)
+        tr.train(); acc = tr.evaluate(task.dataset("test"))["accuracy"]
+        log, rows = WeightLog.read(d), [json.loads(l) for l in (Path(d)/"metrics.jsonl").read_text().splitlines()]
     dev = [row["accuracy"] for row in rows if row.get("type") == "eval"]
-    return {"accuracy": r["accuracy"], "dev_curve": dev, "log": log, "trainer": r["trainer"]}
+    return {"accuracy": acc, "dev_curve": dev, "log": log, "trainer": tr}
 
 def _target_tv(p, tp, draws:int=8, seed:int=0) -> float: # (n, K) probabilities, (n, K, C) teacher targets
     g = np.random.default_rng(seed)
@@ -165,7 +178,7 @@ CONFLICT_SETTINGS = dict(alpha=0.9, epochs=3, batch_size=32, lr=1e-2, temperatur
 
 CONFLICT_STRATEGIES = {   # name -> (strategy, options, DistillConfig overrides)
     "uniform": ("uniform", {}, {}), "none": ("none", {}, {}), "oracle_right": ("oracle_right", {}, {}),
-    "ca_mkd": ("ca_mkd", {}, {}), "rl": ("rl", {}, {}), "rl_soft": ("rl_soft", {}, {}), "rl_paper": ("rl_paper", {}, {}),
+    "ca_mkd": ("ca_mkd", {}, {}), "rl": ("rl", {}, {}), "rl_soft": ("rl_soft", {}, {}), "rl_paper": ("rl_paper", {}, {"epochs": 5}),
     "kd_lookahead_rule": ("kd_lookahead_rule", {}, {}),
     "rl, no guard (today's agent)": ("rl", {"guard": False}, {}),
     "rl_soft, no guard": ("rl_soft", {"guard": False}, {}),
@@ -176,6 +189,7 @@ CONFLICT_STRATEGIES = {   # name -> (strategy, options, DistillConfig overrides)
 EVIDENCE = ("rl", "rl, no guard (today's agent)")   # strategies whose weight log docs/conflict.md shows
 
 def _registered(spec:str) -> bool:
+    import rmkd_nb.agent   # registers the RL strategies
     from rmkd_nb.weighting import STRATEGIES
     return spec.split(":")[0] in STRATEGIES.names()
 
