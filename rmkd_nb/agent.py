@@ -8,6 +8,7 @@ import copy, math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import ConfigError, Registry
 from .losses import kd_per_teacher, weighted_kd_loss
@@ -241,6 +242,8 @@ class RLTeacherSelector(WeightingStrategy):
                  seed:int|None=None,            # sampling seed; None: the seed `setup` gets
                  credit:str|None=None,          # "teacher": each decision scored by its teacher alone; "example": one reward
                                                 # per example (the paper); None: "teacher" for counterfactual rewards
+                 guard:bool=True,               # execute only selections whose teacher alone beats no teacher on the
+                                                # example (`guard_mask`); False: every sampled selection (the paper)
                 ):
         where = f"strategy {type(self).name!r}"
         if mode not in ("select", "soft"): raise ConfigError(f"{where}: mode={mode!r}; use 'select' or 'soft'")
@@ -273,6 +276,8 @@ class RLTeacherSelector(WeightingStrategy):
         if baseline == "greedy" and (credit == "teacher" or reward in DELAYED_REWARDS or not REWARDS.get(reward).counterfactual):
             raise ConfigError(f"{where}: baseline='greedy' scores the greedy action, which needs credit='example' and a counterfactual reward")
         self.credit = credit
+        if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
+        self.guard = guard
         if not (isinstance(heldout_examples, int) and heldout_examples >= 1):
             raise ConfigError(f"{where}: heldout_examples={heldout_examples!r} must be an integer >= 1")
         if heldout_metric not in ("ce", "accuracy"): raise ConfigError(f"{where}: heldout_metric={heldout_metric!r}; use 'ce' or 'accuracy'")
@@ -381,7 +386,8 @@ class RLTeacherSelector(WeightingStrategy):
                 if self._buffer and "adv" in self._buffer[0]: self._learn()   # pre-training's last, unfinished episode
                 self._ho_before = self._heldout()
             a = (torch.rand(p.shape, generator=self._gen).to(p.device) < p).float()
-            w = selection_weights(a) if self.mode == "select" else soft_weights(p)
+            keep = self.guard_mask(state) if self.guard else 1.0
+            w = selection_weights(a * keep) if self.mode == "select" else soft_weights(p * keep)
         self._pending.append({"x": xn, "p": p, "a": a, "idx": state.idx})
         return w
 
@@ -522,6 +528,13 @@ class RLSelect(RLTeacherSelector):
 class RLSoft(RLTeacherSelector):
     "`rl` in `soft` mode: the normalised selection probabilities are the weights."
     def __init__(self, **options): super().__init__(mode="soft", **options)
+
+# %% ../nbs/05_agent.ipynb #fefa7d5f
+@patch
+def guard_mask(self:RLTeacherSelector, state:State) -> torch.Tensor: # (B, K) 0/1
+    "1 where teacher k alone beats no teacher on the example, by the agent's reward (kd_lookahead if not counterfactual)."
+    name = self.reward if self.reward not in DELAYED_REWARDS and REWARDS.get(self.reward).counterfactual else "kd_lookahead"
+    return (LookaheadRule(name, self.alpha, self.lookahead_lr).gains(state) > 0).float()
 
 # %% ../nbs/05_agent.ipynb #45acca50
 from fastcore.basics import patch
