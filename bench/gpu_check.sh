@@ -36,7 +36,7 @@ WHEELS=(datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 fastcore==2.2.41 execn
         ipython_pygments_lexers==1.1.1 jedi==0.20.1 parso==0.8.7 prompt_toolkit==3.0.53 wcwidth==0.9.4
         traitlets==5.16.1 decorator matplotlib-inline==0.2.2 pexpect==4.9.0 ptyprocess==0.7.0 stack-data==0.6.3
         executing==2.3.0 pure_eval==0.2.4)   # + textbrewer 0.2.1, sdist only on PyPI: built here into a pure wheel
-GPU_NBS='^(02_teachers|06_trainer|12_distributed)\.ipynb$'   # the notebooks with `#| gpu` cells (none needs plotly)
+GPU_NBS='^(02_teachers|08_trainer|18_distributed)\.ipynb$'   # the notebooks with `#| gpu` cells (none needs plotly)
 BUDGET=480; T0=$(date +%s)
 
 prepare() {

@@ -7,7 +7,7 @@ import nbformat, papermill as pm, pytest
 from rmkd_nb.sweep import find_glue_dir, run_sweep, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-NB = ROOT/"nbs"/"08_experiment.ipynb"
+NB = ROOT/"nbs"/"13_run.ipynb"
 GLUE = find_glue_dir(ROOT)
 
 def _tiny(out, **kw):
