@@ -73,10 +73,31 @@ def build_one(name, recipe, ds, task, tdir, args):
             "split": split_record(ds["train"], "teacher_train", "train") if recipe["train_fraction"] >= 1 else None}
 
 
-def disjoint_splits(ds, sweep_file, n_train, n_dev, seed):
+def _norm(t): return " " + " ".join(str(t).lower().split()) + " "
+
+
+def text_overlap(rows, taken_texts, min_words=1) -> np.ndarray:
+    """Which of `rows` contain, or are contained in, one of `taken_texts` (whole words, case and spacing ignored;
+    both texts of at least `min_words` words). SST-2's train file holds phrases of the same sentences: disjoint idx
+    still share text."""
+    import bisect
+    pool = [_norm(t) for t in rows]; ex = [_norm(t) for t in taken_texts]
+    big = "".join(pool); starts = np.cumsum([0] + [len(t) for t in pool])[:-1].tolist(); exbig = "\n".join(ex)
+    bad = np.zeros(len(pool), bool)
+    for e in ex:
+        if len(e.split()) < min_words: continue
+        i = big.find(e)
+        while i >= 0: bad[bisect.bisect_right(starts, i) - 1] = True; i = big.find(e, i + 1)
+    for j, t in enumerate(pool):
+        if not bad[j] and len(t.split()) >= min_words and t in exbig: bad[j] = True
+    return bad
+
+
+def disjoint_splits(ds, sweep_file, n_train, n_dev, seed, content_words=0):
     """Replace ds["train"] by a teacher split disjoint from the sweep's student and reward splits.
 
-    Returns (ds with train / teacher_dev / pool / student_train / student_reward, record of the splits)."""
+    content_words > 0: also drop rows whose text contains or is contained in a student/reward row's text (both of at
+    least that many words). Returns (ds with train / teacher_dev / pool / student_train / student_reward, record)."""
     import yaml
     from datasets import DatasetDict
     from rmkd_nb.core import DistillConfig
@@ -88,7 +109,10 @@ def disjoint_splits(ds, sweep_file, n_train, n_dev, seed):
     run = load_data(cfg)                                   # the kit's own split code: the rows a run trains on
     taken = np.asarray(list(run["train"]["idx"]) + (list(run["reward"]["idx"]) if "reward" in run else []), np.int64)
     full = ds["train"]; idx = np.asarray(list(full["idx"]), dtype=np.int64)
-    rest = np.flatnonzero(~np.isin(idx, taken))
+    rest = np.flatnonzero(~np.isin(idx, taken)); n_idx_rest = len(rest)
+    if content_words:
+        texts = list(run["train"]["text"]) + (list(run["reward"]["text"]) if "reward" in run else [])
+        alltext = list(full["text"]); rest = rest[~text_overlap([alltext[i] for i in rest], texts, content_words)]
     perm = rest[np.random.default_rng([seed, 2]).permutation(len(rest))]
     if n_dev + (n_train or 0) > len(perm):
         raise SystemExit(f"--teacher-dev {n_dev} + --max-train {n_train} > {len(perm)} rows left after the exclusion")
@@ -109,7 +133,8 @@ def disjoint_splits(ds, sweep_file, n_train, n_dev, seed):
                                                                  if "reward" in run else []),
                teacher=[split_record(out[k], n, "train") for k, n in
                         (("train", "teacher_train"), ("teacher_dev", "teacher_dev"), ("pool", "pool"))],
-               overlap_with_excluded=overlap, train_file_rows=len(full))
+               overlap_with_excluded=overlap, train_file_rows=len(full), rows_after_idx_exclusion=n_idx_rest,
+               content_disjoint_min_words=content_words, rows_after_text_exclusion=len(rest) if content_words else None)
     return out, rec
 
 
@@ -151,6 +176,9 @@ def main(argv=None):
                    help="train on a teacher split disjoint from this sweep's student and reward splits")
     p.add_argument("--teacher-dev", type=int, default=500,
                    help="with --disjoint-from: rows of the remainder held out to pick fine-tuned teachers' checkpoints")
+    p.add_argument("--content-disjoint", type=int, default=0, metavar="MIN_WORDS",
+                   help="with --disjoint-from: also drop rows sharing text with a student/reward row (0: off)")
+    p.add_argument("--tag", default=None, help="build into <out>/<task>-<tag> (a second zoo beside the first)")
     p.add_argument("--mpnet", default=None, help="all-mpnet-base-v2 directory (for the mpnet teacher)")
     p.add_argument("--check-run", action="append", default=[], metavar="RUN_DIR",
                    help="compare this finished run's result.json['splits'] with the excluded splits (repeatable)")
@@ -159,7 +187,8 @@ def main(argv=None):
     if args.doc_only:
         from rmkd_nb.core import write_json
         from rmkd_nb.data import get_task
-        zf = Path(args.out)/get_task(args.task).name/"zoo.json"; zoo = json.loads(zf.read_text())
+        zf = Path(args.out)/(get_task(args.task).name + (f"-{args.tag}" if args.tag else ""))/"zoo.json"
+        zoo = json.loads(zf.read_text())
         if args.check_run: zoo["run_checks"] = check_runs(zoo, args.check_run); write_json(zf, zoo)
         if args.doc != "none": write_zoo_doc(Path(args.out), Path(args.doc))
         return
@@ -177,11 +206,12 @@ def main(argv=None):
     split_rec = None
     if args.disjoint_from:
         ds = load_task(spec.name, args.data_dir, max_eval_examples=args.max_eval, seed=args.subset_seed)
-        ds, split_rec = disjoint_splits(ds, args.disjoint_from, args.max_train, args.teacher_dev, args.subset_seed)
+        ds, split_rec = disjoint_splits(ds, args.disjoint_from, args.max_train, args.teacher_dev, args.subset_seed,
+                                        args.content_disjoint)
     else: ds = load_task(spec.name, args.data_dir, max_train_examples=args.max_train, max_eval_examples=args.max_eval,
                          seed=args.subset_seed)
     names = ds["train"].features["label"].names
-    tdir = Path(args.out)/spec.name; tdir.mkdir(parents=True, exist_ok=True)
+    tdir = Path(args.out)/(spec.name + (f"-{args.tag}" if args.tag else "")); tdir.mkdir(parents=True, exist_ok=True)
     want = [t.strip() for t in args.teachers.split(",") if t.strip()]
     for t in want:
         if t not in RECIPES: p.error(f"unknown teacher {t!r}; the recipe has {', '.join(RECIPES)}")
@@ -222,7 +252,7 @@ def main(argv=None):
     off = D[~np.eye(K, dtype=bool)]
     correct = P == labels[:, None]
     ens = np.mean(probs, 0).argmax(1)
-    zoo = dict(task=spec.name, main_metric=spec.main_metric, data_dir=str(args.data_dir),
+    zoo = dict(task=spec.name, tag=args.tag, main_metric=spec.main_metric, data_dir=str(args.data_dir),
                pretrained="minilm-l6" + (", all-mpnet-base-v2" if "mpnet" in want else ""),
                epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size, threads=args.threads,
                train_examples=len(ds["train"]), dev_examples=len(dev),
@@ -263,6 +293,10 @@ def split_lines(z) -> list[str]:
          f"{c['reward_examples']}, subset_seed {c['subset_seed']}), rebuilt with the kit's `rmkd_nb.sweep.load_data`. "
          f"Rule: {sp['rule']}. Rows of the training file: {sp['train_file_rows']}; overlap of the teachers' rows "
          f"with the excluded rows: {sp['overlap_with_excluded']} (checked with `np.isin` at build time). "
+         + (f"Rows left after the idx exclusion: {sp['rows_after_idx_exclusion']}; after also dropping every row "
+            "whose text contains or is contained in (whole words) a student or reward row's text of at least "
+            f"{sp['content_disjoint_min_words']} word(s): {sp['rows_after_text_exclusion']}. "
+            if sp.get("content_disjoint_min_words") else "") +
          "The report split is the GLUE dev file, a different file. Hash = sha256 of the sorted idx (int64), "
          "as in result.json[\"splits\"].", "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
     L += [f"| {r['name']} (excluded) | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["excluded"]]
@@ -301,7 +335,7 @@ def write_zoo_doc(out_root: Path, doc: Path):
         z = json.loads(zf.read_text())
         sub = f", training subset of {z['train_subset']['max_train_examples']} examples (seed {z['train_subset']['seed']})" if z.get("train_subset") else ""
         dsub = f", dev subset of {z['dev_subset']['max_eval_examples']}" if z.get("dev_subset") else ""
-        lines += [f"## {z['task']}", "", f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
+        lines += [f"## {z['task']}" + (f" ({z['tag']})" if z.get("tag") else ""), "", f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
                   f"{z['epochs']} epochs, max length {z['max_length']}, batch {z['batch_size']}.", "",
                   f"Command: `{z['command']}`", ""]
         mm = [m for m in z["teachers"][0]["dev_metrics"] if m != "accuracy"]     # the task metric, when not accuracy
@@ -319,6 +353,8 @@ def write_zoo_doc(out_root: Path, doc: Path):
                   f"{z['ensemble_dev_accuracy']:.4f}; oracle {z['oracle_dev_accuracy']:.4f}; all teachers wrong on "
                   f"{z['all_wrong_dev']:.3f} of dev. Total teacher build time {z['build_seconds']:.0f} s.", ""]
         lines += split_lines(z)
+        st = zf.parent/"step_times.md"
+        if st.exists(): lines += [f"### Step times ({z['task']}, measured before planning the pool)", "", st.read_text(), ""]
         cs = zf.parent/"cache_speed.json"
         if cs.exists():
             c = json.loads(cs.read_text())

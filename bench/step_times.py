@@ -31,6 +31,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=5); p.add_argument("--batch", type=int, default=32)
     p.add_argument("--length", type=int, default=64); p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mpnet", default=None, help="all-mpnet-base-v2 directory (skipped when not given)")
+    p.add_argument("--out", default=None, help="also write the table (and this command) to this markdown file")
     a = p.parse_args(argv); torch.set_num_threads(a.threads)
     import transformers; transformers.utils.logging.set_verbosity_error()
     from rmkd_nb.teachers import make_student, pretrained_path
@@ -39,12 +40,18 @@ def main(argv=None):
     if a.mpnet:
         from transformers import AutoModelForSequenceClassification as M
         models["all-mpnet-base-v2"] = lambda: M.from_pretrained(a.mpnet, num_labels=2)
-    print(f"batch {a.batch} x {a.length} tokens, {a.threads} torch threads, median of {a.steps} steps (after 1 warm-up)")
-    print("| model | train step (s) | forward (s) | train step / minilm-l6 |\n|---|---:|---:|---:|")
-    base = None
+    lines = [f"batch {a.batch} x {a.length} tokens (random ids, no padding), {a.threads} torch thread(s), median of "
+             f"{a.steps} steps (after 1 warm-up)", "", "| model | train step (s) | forward (s) | train step / minilm-l6 |",
+             "|---|---:|---:|---:|"]
+    print("\n".join(lines)); base = None
     for name, make in models.items():
         tr, fw = time_model(make(), a.batch, a.length, a.steps); base = base or tr
-        print(f"| {name} | {tr:.2f} | {fw:.2f} | {tr / base:.2f} |", flush=True)
+        lines.append(f"| {name} | {tr:.2f} | {fw:.2f} | {tr / base:.2f} |"); print(lines[-1], flush=True)
+    if a.out:
+        import shlex, sys
+        from rmkd_nb.core import atomic_write
+        cmd = "python bench/step_times.py " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
+        with atomic_write(a.out) as f: f.write(f"Command: `{cmd}`\n\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
