@@ -256,7 +256,8 @@ def main(argv=None):
                pretrained="minilm-l6" + (", all-mpnet-base-v2" if "mpnet" in want else ""),
                epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size, threads=args.threads,
                train_examples=len(ds["train"]), dev_examples=len(dev),
-               train_subset=None if args.max_train is None or split_rec else dict(max_train_examples=args.max_train, seed=args.subset_seed,
+               train_subset=None if args.max_train is None or split_rec else dict(max_train_examples=args.max_train,
+                                                                                   seed=args.subset_seed,
                                                                     note="fixed-seed random subset of the training set"),
                dev_subset=None if args.max_eval is None else dict(max_eval_examples=args.max_eval, seed=args.subset_seed),
                teachers=rows, disagreement=dict(names=want, matrix=D.round(4).tolist()),
@@ -288,7 +289,9 @@ def split_lines(z) -> list[str]:
     sp = z.get("splits")
     if not sp: return []
     c = sp["student_config"]
-    L = [f"### Splits ({z['task']}): teachers never see the student's or the reward split", "",
+    txt = sp.get("content_disjoint_min_words")
+    L = [f"### Splits ({z['task']}" + (f", {z['tag']}" if z.get("tag") else "") + "): disjoint idx"
+         + (" and disjoint text" if txt else " only"), "",
          f"Excluded: the rows of `{sp['sweep']}` (max_train_examples {c['max_train_examples']}, reward_examples "
          f"{c['reward_examples']}, subset_seed {c['subset_seed']}), rebuilt with the kit's `rmkd_nb.sweep.load_data`. "
          f"Rule: {sp['rule']}. Rows of the training file: {sp['train_file_rows']}; overlap of the teachers' rows "
@@ -298,7 +301,10 @@ def split_lines(z) -> list[str]:
             f"{sp['content_disjoint_min_words']} word(s): {sp['rows_after_text_exclusion']}. "
             if sp.get("content_disjoint_min_words") else "") +
          "The report split is the GLUE dev file, a different file. Hash = sha256 of the sorted idx (int64), "
-         "as in result.json[\"splits\"].", "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
+         "as in result.json[\"splits\"]."
+         + ("" if txt else " Only idx are excluded: a row of another idx can hold the same words (SST-2's train rows "
+                           "are phrases of shared sentences), so compare these right-shares with a --content-disjoint "
+                           "zoo's."), "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
     L += [f"| {r['name']} (excluded) | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["excluded"]]
     L += [f"| {r['name']} | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["teacher"]]
     for chk in z.get("run_checks", []):
@@ -335,7 +341,8 @@ def write_zoo_doc(out_root: Path, doc: Path):
         z = json.loads(zf.read_text())
         sub = f", training subset of {z['train_subset']['max_train_examples']} examples (seed {z['train_subset']['seed']})" if z.get("train_subset") else ""
         dsub = f", dev subset of {z['dev_subset']['max_eval_examples']}" if z.get("dev_subset") else ""
-        lines += [f"## {z['task']}" + (f" ({z['tag']})" if z.get("tag") else ""), "", f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
+        lines += [f"## {z['task']}" + (f" ({z['tag']})" if z.get("tag") else ""), "",
+                  f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
                   f"{z['epochs']} epochs, max length {z['max_length']}, batch {z['batch_size']}.", "",
                   f"Command: `{z['command']}`", ""]
         mm = [m for m in z["teachers"][0]["dev_metrics"] if m != "accuracy"]     # the task metric, when not accuracy
@@ -354,7 +361,8 @@ def write_zoo_doc(out_root: Path, doc: Path):
                   f"{z['all_wrong_dev']:.3f} of dev. Total teacher build time {z['build_seconds']:.0f} s.", ""]
         lines += split_lines(z)
         st = zf.parent/"step_times.md"
-        if st.exists(): lines += [f"### Step times ({z['task']}, measured before planning the pool)", "", st.read_text(), ""]
+        if st.exists():
+            lines += [f"### Step times ({z['task']}, measured before planning the pool)", "", st.read_text(), ""]
         cs = zf.parent/"cache_speed.json"
         if cs.exists():
             c = json.loads(cs.read_text())

@@ -36,12 +36,14 @@ def main(argv=None):
     import transformers; transformers.utils.logging.set_verbosity_error()
     from rmkd_nb.teachers import make_student, pretrained_path
     mini = pretrained_path("minilm-l6")
-    models = {"minilm-l6": lambda: make_student(mini, 2)[0], "minilm-l6:3": lambda: make_student(mini, 2, num_layers=3)[0]}
+    models = {"minilm-l6": lambda: make_student(mini, 2)[0],
+              "minilm-l6:3": lambda: make_student(mini, 2, num_layers=3)[0]}
     if a.mpnet:
         from transformers import AutoModelForSequenceClassification as M
         models["all-mpnet-base-v2"] = lambda: M.from_pretrained(a.mpnet, num_labels=2)
     lines = [f"batch {a.batch} x {a.length} tokens (random ids, no padding), {a.threads} torch thread(s), median of "
-             f"{a.steps} steps (after 1 warm-up)", "", "| model | train step (s) | forward (s) | train step / minilm-l6 |",
+             f"{a.steps} steps (after 1 warm-up)", "",
+             "| model | train step (s) | forward (s) | train step / minilm-l6 |",
              "|---|---:|---:|---:|"]
     print("\n".join(lines)); base = None
     for name, make in models.items():
@@ -50,7 +52,8 @@ def main(argv=None):
     if a.out:
         import shlex, sys
         from rmkd_nb.core import atomic_write
-        cmd = "python bench/step_times.py " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
+        given = argv if argv is not None else sys.argv[1:]
+        cmd = "python bench/step_times.py " + " ".join(shlex.quote(x) for x in given)
         with atomic_write(a.out) as f: f.write(f"Command: `{cmd}`\n\n" + "\n".join(lines) + "\n")
 
 
