@@ -49,7 +49,7 @@ class SyntheticTask:
 
     def cache(self):
         "An in-memory `TeacherCache`: train, and validation as the `reward` split too (test is the report split)."
-        from rmkd_nb.teachers import TeacherCache
+        from rmkd_nb.cache import TeacherCache
         tr, dv = self.splits["train"], self.splits["validation"]
         held = dict(logits=dv["logits"], labels=dv["y"], pooled=dv["pooled"])
         return TeacherCache.from_arrays(tr["logits"], tr["y"], pooled=tr["pooled"], dev=held, reward=held,
