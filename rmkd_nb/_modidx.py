@@ -264,6 +264,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'rmkd_nb.losses.HiddenProjector.__init__': ('losses.html#hiddenprojector.__init__', 'rmkd_nb/losses.py'),
                                 'rmkd_nb.losses.HiddenProjector.forward': ('losses.html#hiddenprojector.forward', 'rmkd_nb/losses.py'),
                                 'rmkd_nb.losses._check_args': ('losses.html#_check_args', 'rmkd_nb/losses.py'),
+                                'rmkd_nb.losses._kd_term': ('losses.html#_kd_term', 'rmkd_nb/losses.py'),
                                 'rmkd_nb.losses._normalise': ('losses.html#_normalise', 'rmkd_nb/losses.py'),
                                 'rmkd_nb.losses._up': ('losses.html#_up', 'rmkd_nb/losses.py'),
                                 'rmkd_nb.losses.kd_per_teacher': ('losses.html#kd_per_teacher', 'rmkd_nb/losses.py'),
