@@ -33,7 +33,8 @@ def main(argv=None):
     transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error(); datasets.disable_progress_bars()
     from rmkd_nb.core import write_json
     from rmkd_nb.data import load_task
-    from rmkd_nb.teachers import TeacherCache, load_teacher
+    from rmkd_nb.cache import TeacherCache
+    from rmkd_nb.teachers import load_teacher
 
     zdir = Path(args.zoo)/args.task
     zoo = json.loads((zdir/"zoo.json").read_text())

@@ -34,7 +34,7 @@ def main():
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.data import tokenize_dataset
     from rmkd_nb.sweep import build_student, find_glue_dir, load_data, load_teachers
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     from rmkd_nb.trainer import DistillTrainer
     from datasets.utils.logging import disable_progress_bar; disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="rmkd-heldout-"))

@@ -326,7 +326,7 @@ def row_trainer(spec, dsd, tds, tok, names, mem, dev, strategy:str):
     import torch
     import rmkd_nb.trainer as tr
     from rmkd_nb.core import DistillConfig
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     from rmkd_nb.weighting import get_strategy
     if strategy == "rl": import rmkd_nb.agent   # noqa: F401  registers "rl"
     timers = Timers()
@@ -373,7 +373,8 @@ def row_trainer(spec, dsd, tds, tok, names, mem, dev, strategy:str):
 def row_cache(spec, dsd, names, mem, dev):
     "Time `TeacherCache.build` of the training split into a fresh directory (teacher fingerprints included)."
     from datasets import DatasetDict
-    from rmkd_nb.teachers import HFTeacher, TeacherCache
+    from rmkd_nb.cache import TeacherCache
+    from rmkd_nb.teachers import HFTeacher
     teachers = [HFTeacher(d, label_names=names, device=spec["device"], max_length=spec["max_length"],
                           batch_size=spec["cache_batch_size"], name=Path(d).name) for d in spec["teacher_dirs"]]
     for t in teachers: t.predict(["a warm-up sentence", "another"])      # untimed, as every row is warmed up
@@ -392,7 +393,8 @@ def row_cache(spec, dsd, names, mem, dev):
 def row_prepare(spec, dsd, names):
     "Teacher directories (MiniLM-L6 + a seeded random head each) and the training cache (train + dev), reused."
     from rmkd_nb.core import seed_everything
-    from rmkd_nb.teachers import HFTeacher, TeacherCache, make_student, save_model
+    from rmkd_nb.cache import TeacherCache
+    from rmkd_nb.teachers import HFTeacher, make_student, save_model
     dirs = []
     for k in range(spec["teachers"]):
         src = hashlib.sha256(str(Path(spec["minilm"]).resolve()).encode()).hexdigest()[:8]   # one set per MiniLM source

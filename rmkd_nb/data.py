@@ -16,8 +16,8 @@ from .core import ConfigError, Registry
 
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'TaskSpec', 'register_task', 'get_task', 'read_split', 'load_task', 'label_names',
-           'load_text_files', 'hold_out_reward', 'split_record', 'tokenize_dataset', 'Collator', 'LengthGroupedSampler',
-           'accuracy', 'f1_binary', 'matthews_corrcoef', 'compute_metrics']
+           'load_text_files', 'toy_task', 'hold_out_reward', 'split_record', 'tokenize_dataset', 'Collator',
+           'LengthGroupedSampler', 'accuracy', 'f1_binary', 'matthews_corrcoef', 'compute_metrics']
 
 # %% ../nbs/01_data.ipynb #ca336cc8
 @dataclass
@@ -246,6 +246,24 @@ def load_text_files(files:dict,              # split -> path of a .csv/.tsv/.jso
     dsd = DatasetDict(out)
     for s in dsd: dsd[s] = _subset(dsd[s], max_train_examples if s == "train" else max_eval_examples, seed)
     return dsd
+
+# %% ../nbs/01_data.ipynb #c0a1b2c4
+def toy_task(n_train:int=64, n_dev:int=32, seed:int=0, pair:bool=False) -> DatasetDict:
+    "A separable toy sentiment task with the `load_task` layout (`pair`: a one-word `text_pair` column)."
+    rng = np.random.default_rng(seed)
+    good, bad = ["great", "superb", "lovely", "fine"], ["awful", "dull", "poor", "bad"]
+    filler = ["film", "plot", "cast", "story", "the", "a"]
+    def split(n, off):
+        y = rng.integers(0, 2, n)
+        t = [" ".join(rng.choice(filler, 3).tolist() + [rng.choice(good if l else bad)]
+                      + rng.choice(filler, rng.integers(0, 5)).tolist()) for l in y]
+        cols = {"idx": list(range(off, off + n)), "text": t, "label": y.tolist()}
+        if pair: cols["text_pair"] = [rng.choice(filler) for _ in range(n)]
+        return cols
+    feats = Features({"idx": Value("int64"), "text": Value("string"), **({"text_pair": Value("string")} if pair else {}),
+                      "label": ClassLabel(names=["negative", "positive"])})
+    return DatasetDict({"train": Dataset.from_dict(split(n_train, 0), features=feats),
+                        "validation": Dataset.from_dict(split(n_dev, 0), features=feats)})
 
 # %% ../nbs/01_data.ipynb #fefc8b0e
 def hold_out_reward(dsd:DatasetDict,                # from `load_task`/`load_text_files`, train split not yet subset

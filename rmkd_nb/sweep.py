@@ -153,7 +153,7 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
                    where:str="config",     # where the config came from, named in errors
                   ) -> dict:
     "Data -> teachers -> cache -> student -> train -> outputs. Returns `result.json`'s content."
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     from rmkd_nb.trainer import DistillTrainer
     from rmkd_nb.data import tokenize_dataset
     from rmkd_nb.distributed import init_processes, is_main_process, main_then_share

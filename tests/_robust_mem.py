@@ -21,7 +21,7 @@ def mem() -> dict:
 def maxrss() -> int: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 def read_cache(entry, batch=256):
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     m0, r0 = mem(), maxrss()
     cache = TeacherCache.open(entry)
     idx = np.asarray(cache.arrays("train")["idx"])

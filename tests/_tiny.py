@@ -22,7 +22,7 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
 
 def make_cache(logits, labels, **kw):
     "An in-memory `TeacherCache` (train split) from teacher logits and gold labels."
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     return TeacherCache.from_arrays(logits, labels, **kw)
 
 

@@ -40,7 +40,7 @@ def test_run_on_the_gpu_with_auto_precision(tmp_path):
 def test_cache_gathers_the_same_rows_on_the_gpu(tmp_path):
     from rmkd_nb.sweep import load_data, load_teachers
     from rmkd_nb.core import DistillConfig
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     cfg = DistillConfig.from_dict(_cfg(tmp_path))
     dsd = load_data(cfg)
     cache = TeacherCache.build(load_teachers(cfg, dsd), dsd, cfg.cache_dir, splits=("train",))

@@ -260,7 +260,7 @@ class _ProtoTeacher:
 
 def test_teacher_cache_refuses_mismatched_label_sets(tmp_path):
     from rmkd_nb.data import load_task
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     dsd = load_task("sst2", GLUE, max_train_examples=16, max_eval_examples=16)
     pool = [_ProtoTeacher("a", ["negative", "positive"]), _ProtoTeacher("b", ["positive", "negative"])]
     with pytest.raises(ConfigError, match=r"teacher 'b'.*\['positive', 'negative'\].*\['negative', 'positive'\]") as e:
@@ -272,7 +272,7 @@ def test_unregistered_strategy(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown strategy 'reinforce' \(from .*strategy\); registered: .*uniform") as e:
         check_run(DistillConfig.from_dict(tiny_cfg(tmp_path/"run", tmp_path/"cache", strategy="reinforce"), where="test"))
     from rmkd_nb.trainer import DistillTrainer
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     cache = TeacherCache.from_arrays(np.zeros((4, 2, 2)), np.zeros(4, int))
     ds = [{"x": torch.zeros(3), "label": 0, "idx": i} for i in range(4)]
     with pytest.raises(ConfigError, match=r"unknown strategy 'nope'"):
@@ -323,7 +323,7 @@ def test_bad_hyperparameter_on_the_command_line(tmp_path, capsys):
 
 def test_unvalidated_config_is_refused_by_the_trainer(tmp_path):
     from rmkd_nb.trainer import DistillTrainer
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     cache = TeacherCache.from_arrays(np.zeros((4, 2, 2)), np.zeros(4, int))
     ds = [{"x": torch.zeros(3), "label": 0, "idx": i} for i in range(4)]
     bad = DistillConfig(output_dir=str(tmp_path/"t"), temperature=-1.0)    # the dataclass itself does not check
@@ -599,7 +599,7 @@ def test_sigkill_at_random_points_resumes_bit_identical(tmp_path):
     """Two lanes run side by side (one torch thread each). Lane A: killed while its teacher cache is written, then
     restarted and run to the end (the reference: its training was never interrupted). Lane B: killed after a random
     mid-epoch step, restarted, killed inside a checkpoint write, restarted to the end. Both must end bit-identical."""
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     from rmkd_nb.checkpoints import find_checkpoints
     rng = random.Random(9)
     steps = 12                                   # 48 sentence pairs / batch 8 = 6 steps per epoch, 2 epochs
@@ -723,7 +723,7 @@ N_SYN, D_SYN = 64, 8
 
 def _synthetic(bad_idx=None, bad_value=NAN, seed=0):
     "64 examples (idx 1000..1063) of a linear 2-class problem, three teachers, optionally a non-finite teacher row."
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     g = np.random.default_rng(seed)
     x = g.normal(size=(N_SYN + 32, D_SYN)).astype(np.float32); y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
     idx = np.arange(N_SYN) + 1000
@@ -964,7 +964,7 @@ LOG_BOUND_MB = 48              # ... and while writing a weight log of 2M rows
 
 def test_memory_bounded_for_a_500k_example_cache(tmp_path):
     from datasets import DatasetDict
-    from rmkd_nb.teachers import TeacherCache
+    from rmkd_nb.cache import TeacherCache
     ds = _Columns({"idx": np.arange(N_BIG), "text": [str(i) for i in range(N_BIG)], "label": np.arange(N_BIG) % 2}, ["negative", "positive"])
     t0 = time.time()
     with _PrivatePeak() as build_mem:
