@@ -33,6 +33,7 @@ class State:
     step: int = 0                         # optimizer step
     epoch: int = 0                        # epoch (0-based)
     T: float = 1.0                        # distillation temperature
+    alpha: float = 0.5                    # KD share of the loss: (1 - alpha) CE + alpha T^2 KD
 
     @property
     def num_teachers(self): return self.teacher_logits.shape[1]

@@ -6,6 +6,8 @@ from rmkd_nb.data import toy_task
 from rmkd_nb.teachers import (HFTeacher, TfidfTeacher, finetune_teacher, label_order, load_teacher, make_student,
                               pretrained_path, save_model, tiny_bert)
 
+NAMES = ["negative", "positive"]
+
 
 @pytest.fixture(scope="module")
 def rev(tmp_path_factory):
@@ -21,7 +23,8 @@ def test_pretrained_path_missing():
 
 
 def test_student_layers_and_missing_source(tmp_path):
-    m, tok = make_student("tiny", 2, num_layers=4); m.save_pretrained(tmp_path/"tiny4"); tok.save_pretrained(tmp_path/"tiny4")
+    m, tok = make_student("tiny", 2, num_layers=4)
+    m.save_pretrained(tmp_path/"tiny4"); tok.save_pretrained(tmp_path/"tiny4")
     with pytest.raises(ConfigError, match="num_layers=7 for student .*: it has 4 layers"):
         make_student(str(tmp_path/"tiny4"), 2, num_layers=7)
     with pytest.raises(ConfigError, match="student source .*nope' does not exist"):
@@ -49,7 +52,7 @@ def test_hf_teacher_refusals(rev, tmp_path):
 
 
 def test_tfidf_teacher_refusals(tmp_path):
-    tf = TfidfTeacher.fit(["a great film", "a dull film", "great fun", "dull plot"], [1, 0, 1, 0], ["negative", "positive"])
+    tf = TfidfTeacher.fit(["a great film", "a dull film", "great fun", "dull plot"], [1, 0, 1, 0], NAMES)
     tf.save(tmp_path/"tf")
     with pytest.raises(ConfigError, match=r"label set \['negative', 'positive'\] differs"):
         load_teacher(tmp_path/"tf", ["yes", "no"])
