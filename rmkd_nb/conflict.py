@@ -127,7 +127,8 @@ def run_logged(task:SyntheticTask, strategy:str, options:dict|None=None, seed:in
     "`train_synthetic` with the task's reward split, returning also the weight log and the dev accuracy per epoch."
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.synthetic import DEFAULTS, SyntheticStudent, _quiet_trainer, _torch_threads
-    from rmkd_nb.trainer import DistillTrainer, WeightLog
+    from rmkd_nb.trainer import DistillTrainer
+    from rmkd_nb.weightlog import WeightLog
     with tempfile.TemporaryDirectory(prefix="rmkd-conflict-") as d, _quiet_trainer(), _torch_threads(1):
         run = dict(task="synthetic", strategy=strategy, strategy_options=dict(options or {}), output_dir=d,
                    device="cpu", precision="fp32", seed=seed, warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=0.0,
@@ -237,7 +238,7 @@ def run_conflict_benchmark(seeds:int|list=3,          # number of seeds (0..n-1)
                            task_options:dict|None=None, # `make_conflict_task` arguments
                            verbose:bool=True, **overrides) -> dict:
     "Both conflict tasks x strategies x seeds; accuracy `[mean, std]` and per seed, weight-log evidence, reward stats."
-    from rmkd_nb.sweep import find_glue_dir
+    from rmkd_nb.experiment import find_glue_dir
     t0, seeds = time.time(), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     table = dict(strategies or CONFLICT_STRATEGIES)
     missing = sorted({n for n, v in table.items() if not _registered(v[0])})

@@ -14,7 +14,8 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rmkd_nb.core import ConfigError, DistillConfig
-from rmkd_nb.sweep import check_run, find_glue_dir, run_experiment, run_sweep, write_report
+from rmkd_nb.experiment import check_run, find_glue_dir, run_experiment
+from rmkd_nb.sweep import run_sweep, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -680,7 +681,7 @@ def _student(run):
 def assert_same_run(a, b, what):
     """Two run directories hold the same final/best metrics, metrics rows, weight log and student parameters, bit for
     bit."""
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     res = lambda x: json.loads(next(f for f in (Path(x)/"result.json", Path(x)/"train_result.json")
                                     if f.exists()).read_text())
     ra, rb = res(a), res(b)
@@ -704,7 +705,7 @@ def test_sigkill_at_random_points_resumes_bit_identical(tmp_path):
     restarted and run to the end (the reference: its training was never interrupted). Lane B: killed after a random
     mid-epoch step, restarted, killed inside a checkpoint write, restarted to the end. Both must end bit-identical."""
     from rmkd_nb.cache import TeacherCache
-    from rmkd_nb.trainer import find_checkpoints
+    from rmkd_nb.checkpoints import find_checkpoints
     rng = random.Random(9)
     steps = 12                                   # 48 sentence pairs / batch 8 = 6 steps per epoch, 2 epochs
     kill_step = rng.randint(3, 5)                # mid-epoch, after the checkpoint of step 2
@@ -802,7 +803,7 @@ def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, monkeypatch):
     """A 2-point sweep SIGKILLed inside the second point's save_figures: the first point's result.json is complete, the
     second point's trainer has finished (and written its own files) but run_experiment has not written its
     result.json."""
-    import rmkd_nb.sweep as S
+    import rmkd_nb.experiment as X   # run_experiment saves the figures
     spec = {"name": "sw", "base": tiny_cfg(tmp_path/"x", tmp_path/"cache", max_train_examples=16, max_eval_examples=16),
             "grid": {"seed": [0, 1]}, "engine": "direct"}
     first, second = (tmp_path/"runs"/"sw"/f"seed={i}"/"result.json" for i in (0, 1))
@@ -810,8 +811,8 @@ def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, monkeypatch):
     _wait(child, "a sweep killed inside the second point's save_figures", True)
     assert "config" in json.loads(first.read_text()), "the first point did not finish before the kill"
     before = first.read_bytes()
-    orig = S.save_figures
-    monkeypatch.setattr(S, "save_figures", lambda run_dir, *a, **k: orig(run_dir, png=False))
+    orig = X.save_figures
+    monkeypatch.setattr(X, "save_figures", lambda run_dir, *a, **k: orig(run_dir, png=False))
     s = run_sweep(spec, runs_root=tmp_path/"runs")
     assert s["skipped"] >= 1 and "seed=0" not in s["done"] and not s["failed"], f"the rerun's summary: {s}"
     assert first.read_bytes() == before, "the finished point's result.json was rewritten"
@@ -893,7 +894,7 @@ class CheckpointWatch:
         return out, None
 
 def _assert_last_good_checkpoint(run, watch, fault_step, what):
-    from rmkd_nb.trainer import find_checkpoints
+    from rmkd_nb.checkpoints import find_checkpoints
     ck = find_checkpoints(run)
     assert ck and ck[-1][0] == fault_step - 1, (f"{what}: checkpoints after the fault at step {fault_step}: "
                                                 f"{[s for s, _ in ck]}")
