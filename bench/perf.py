@@ -551,10 +551,12 @@ PART_NAMES = {"cache_gather": "cache gather", "strategy_weights": "strategy.weig
 def render(res, ratios, a, dev_name, tb_note, notes):
     gpu = dev_name.startswith("cuda")
     mem_unit = "peak GPU memory over baseline, MB" if gpu else "peak RSS over baseline, MB"
+    fastest = (f"; the fastest of {a.repeats} interleaved runs per row ({'CPU' if not gpu else 'wall'} time), "
+               "with the largest memory peak of its runs") if a.repeats > 1 else ""
     L = [f"Setting: SST-2, {a.size} training sentences, max length {a.max_length}, batch {a.batch_size}, one epoch, "
          f"{a.teachers} × MiniLM-L6 teachers (random classifier heads, seeds 1000+k), student = first "
          f"{a.student_layers} layers of MiniLM-L6; {res.get('_threads')} torch thread(s) in every row; "
-         f"each row in a fresh process{'; the fastest of ' + str(a.repeats) + ' interleaved runs per row (' + ('CPU' if not gpu else 'wall') + ' time), with the largest memory peak of its runs' if a.repeats > 1 else ''}.",
+         f"each row in a fresh process{fastest}.",
          "",
          f"| row | epoch s (wall) | epoch s (CPU) | samples/s | {mem_unit} | "
          "teachers' forward s (wall / CPU) | notes |",
