@@ -33,6 +33,7 @@ class State:
     step: int = 0                         # optimizer step
     epoch: int = 0                        # epoch (0-based)
     T: float = 1.0                        # distillation temperature
+    alpha: float = 0.5                    # KD share of the loss: (1 - alpha) CE + alpha T^2 KD
 
     @property
     def num_teachers(self): return self.teacher_logits.shape[1]
@@ -41,6 +42,7 @@ class State:
     @property
     def student_ce(self): return F.cross_entropy(self.student_logits.float(), self.labels, reduction="none")
 
+# %% ../nbs/05_weighting.ipynb #b53e51f3
 @dataclass
 class StepFeedback:
     "What the trainer tells a strategy after the student's step (for rewards)."
@@ -57,7 +59,7 @@ class WeightingStrategy:
     spec:str|None = None                  # the full spec it was built from, e.g. "single:2" (set by `get_strategy`)
     where:str = "strategy"                # where the spec came from, for error messages
     needs_reward_split:bool = False       # True: fits on labelled held-out data (the run must have a reward split)
-    def setup(self, cache, seed:int=0): # cache: the `TeacherCache` (dev outputs, accuracies); called once before training
+    def setup(self, cache, seed:int=0): # cache: the `TeacherCache` (dev outputs, accuracies); once, before training
         "Prepare from the teacher cache (e.g. fixed weights from dev accuracy)."
     def weights(self, state:State) -> torch.Tensor: raise NotImplementedError
     def update(self, state:State, weights:torch.Tensor, feedback:StepFeedback) -> dict:
@@ -73,6 +75,7 @@ class WeightingStrategy:
     def _err(self, msg): return ConfigError(f"strategy {self.spec or self.name!r} (from {self.where}): {msg}")
     def __repr__(self): return f"{type(self).__name__}({self.spec or self.name})"
 
+# %% ../nbs/05_weighting.ipynb #0c6fbbee
 STRATEGIES = Registry("strategy")
 
 def register_strategy(name:str): # the name runs use, e.g. "uniform"
@@ -117,7 +120,8 @@ def _as_weight_vector(values, what:str, where:str) -> torch.Tensor:
     "Check one non-negative finite weight per teacher with a positive sum; return it normalised (float64)."
     try: w = torch.as_tensor(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError): raise ConfigError(f"{where}: {what}={values!r} is not a list of numbers") from None
-    if w.dim() != 1 or len(w) == 0: raise ConfigError(f"{where}: {what}={values!r} must be a flat list, one number per teacher")
+    if w.dim() != 1 or len(w) == 0:
+        raise ConfigError(f"{where}: {what}={values!r} must be a flat list, one number per teacher")
     if not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ConfigError(f"{where}: {what}={values!r} must be finite, non-negative, with a positive sum")
     return w / w.sum()
@@ -129,7 +133,8 @@ class RunWeights(WeightingStrategy):
     def weights(self, state):
         if self.w is None: raise self._err("no teacher weights yet: call setup(cache) first (or give weights=[...])")
         self._check_K(state.num_teachers)
-        return self.w.to(device=state.teacher_logits.device, dtype=torch.float32).expand(state.teacher_logits.shape[0], -1).clone()
+        w = self.w.to(device=state.teacher_logits.device, dtype=torch.float32)
+        return w.expand(state.teacher_logits.shape[0], -1).clone()
     def _check_K(self, K):
         if self.w is not None and len(self.w) != K:
             raise self._err(f"has {len(self.w)} teacher weights {self.w.tolist()} but the run has K={K} teachers")
@@ -147,8 +152,8 @@ def _fit_split(split:str, who:str) -> str:
 def _no_split(cache, split:str, who:str, err="") -> ConfigError:
     has = getattr(cache, "splits", None) or sorted(getattr(cache, "accuracy", None) or {})
     return ConfigError(f"{who}: fits on the teacher cache's {split!r} split, which this run does not have (it has {has}"
-                       f"{'; ' + str(err) if err else ''}): set reward_examples (examples held out of the training split) "
-                       "or reward_file")
+                       f"{'; ' + str(err) if err else ''}): set reward_examples (examples held out of the training "
+                       "split) or reward_file")
 
 def _split_arrays(cache, split:str, who:str) -> dict:
     "`cache.arrays(split)`; a missing split is a `ConfigError` that names `reward_examples`."
@@ -167,7 +172,8 @@ def _split_accuracy(cache, split:str, who:str) -> list:
 @register_strategy("uniform")
 class Uniform(WeightingStrategy):
     "U-Ensemble: every teacher weighs the same, $w_{jk} = 1/K$."
-    def weights(self, state): return torch.full(state.teacher_ce.shape, 1 / state.num_teachers, device=state.teacher_ce.device)
+    def weights(self, state):
+        return torch.full(state.teacher_ce.shape, 1 / state.num_teachers, device=state.teacher_ce.device)
 
 @register_strategy("none")
 class NoKD(WeightingStrategy):
@@ -177,22 +183,25 @@ class NoKD(WeightingStrategy):
 # %% ../nbs/05_weighting.ipynb #c151e686
 @register_strategy("single")
 class SingleTeacher(WeightingStrategy):
-    "Single-teacher KD from teacher `k`: $w_{jk'} = [k' = k]$. Named `single:k`; `single:best`: best on the reward split."
+    "Single-teacher KD from teacher `k`: $w_{jk'} = [k' = k]$. `single:k`; `single:best`: best on the reward split."
     def __init__(self, k=None): # 0-based teacher index, or "best" (from "single:k" or the option k=)
         if k is None: raise ConfigError("strategy 'single' needs a teacher index: name it 'single:k', e.g. 'single:0'")
         self.needs_reward_split = k == "best"
         if self.needs_reward_split: self.k = None; return
         try: self.k = int(k)
-        except (TypeError, ValueError): raise ConfigError(f"strategy 'single:{k}': teacher index {k!r} is not an integer") from None
+        except (TypeError, ValueError):
+            raise ConfigError(f"strategy 'single:{k}': teacher index {k!r} is not an integer") from None
     def _check_K(self, K):
         if self.k is None: raise self._err("the best teacher is chosen in setup(cache): call it first")
-        if not 0 <= self.k < K: raise self._err(f"teacher index k={self.k} is out of range for K={K} teachers (use 0..{K-1})")
+        if not 0 <= self.k < K:
+            raise self._err(f"teacher index k={self.k} is out of range for K={K} teachers (use 0..{K-1})")
     def setup(self, cache, seed=0):
         if self.needs_reward_split: self.k = int(np.argmax(_split_accuracy(cache, "reward", f"strategy {self.spec!r}")))
         self._check_K(cache.num_teachers)
     def weights(self, state):
         self._check_K(state.num_teachers)
-        return one_hot_weights(torch.full(state.teacher_ce.shape[:1], self.k, device=state.teacher_ce.device), state.num_teachers)
+        k = torch.full(state.teacher_ce.shape[:1], self.k, device=state.teacher_ce.device)
+        return one_hot_weights(k, state.num_teachers)
 
 # %% ../nbs/05_weighting.ipynb #162479e9
 @register_strategy("fixed")
@@ -225,7 +234,7 @@ class RandomSingle(WeightingStrategy):
 # %% ../nbs/05_weighting.ipynb #f2c40f24
 @register_strategy("best_single")
 class BestSingle(WeightingStrategy):
-    "Best-Single-Ensemble: per example, the teacher with the lowest CE, $w_{jk} = [k = \\arg\\min_{k'} \\mathrm{CE}_{jk'}]$."
+    "Best-Single-Ensemble: the teacher with the lowest CE, $w_{jk} = [k = \\arg\\min_{k'} \\mathrm{CE}_{jk'}]$."
     def weights(self, state): return one_hot_weights(state.teacher_ce.argmin(-1), state.num_teachers)
 
 # %% ../nbs/05_weighting.ipynb #aca0e844
@@ -243,7 +252,8 @@ class CERule(WeightingStrategy):
     "Select teacher k iff its CE on the gold label is below `threshold`; none selected: CE only."
     def __init__(self, threshold:float=math.log(2)): # CE threshold in nats (ln 2: gold probability above 1/2)
         try: self.threshold = float(threshold)
-        except (TypeError, ValueError): raise ConfigError(f"strategy 'ce_rule': threshold={threshold!r} is not a number") from None
+        except (TypeError, ValueError):
+            raise ConfigError(f"strategy 'ce_rule': threshold={threshold!r} is not a number") from None
         if not self.threshold > 0: raise ConfigError(f"strategy 'ce_rule': threshold={threshold!r} must be > 0")
     def scores(self, state): return -state.teacher_ce.float()   # (B, K): higher = more trusted
     def weights(self, state):
@@ -271,6 +281,7 @@ def fit_teacher_lr(logits,              # (N, K, C) teacher logits
     opt.step(closure)
     return F.softplus(theta).detach(), b.detach()
 
+# %% ../nbs/05_weighting.ipynb #78e940c0
 @register_strategy("lr_ensemble")
 class LREnsemble(RunWeights):
     "LR-Ensemble: $w_{jk} = a_k/\\sum a$, $a$ the per-teacher scales of a logistic regression on reward-split outputs."
@@ -285,7 +296,8 @@ class LREnsemble(RunWeights):
         arr = _split_arrays(cache, self.split, who)
         self.coef, self.bias = fit_teacher_lr(arr["logits"], arr["labels"], self.max_iter, self.l2)
         if self.coef.sum() < 1e-8:
-            warnings.warn(f"{who}: the logistic regression uses no teacher (scales {self.coef.tolist()}); using uniform weights")
+            warnings.warn(f"{who}: the logistic regression uses no teacher (scales {self.coef.tolist()}); "
+                          "using uniform weights")
             self.w = torch.full_like(self.coef, 1 / len(self.coef))
         else: self.w = self.coef / self.coef.sum()
         self._check_K(cache.num_teachers)
@@ -306,7 +318,8 @@ class EntropyWeights(WeightingStrategy):
     def __init__(self, tau:float=1.0): # softmax temperature > 0
         try: self.tau = float(tau)
         except (TypeError, ValueError): raise ConfigError(f"strategy 'entropy': tau={tau!r} is not a number") from None
-        if not (np.isfinite(self.tau) and self.tau > 0): raise ConfigError(f"strategy 'entropy': tau={tau!r} must be a finite number > 0")
+        if not (np.isfinite(self.tau) and self.tau > 0):
+            raise ConfigError(f"strategy 'entropy': tau={tau!r} must be a finite number > 0")
     def weights(self, state): return score_softmax(-teacher_entropy(state.teacher_logits), self.tau)
 
 # %% ../nbs/05_weighting.ipynb #e679277a
@@ -323,7 +336,8 @@ def weights_table(state:State,             # one batch
     K = state.num_teachers
     if names is None:
         first = [n for n in _TABLE_ORDER if n in STRATEGIES]
-        names = first + [n for n in STRATEGIES.names() if n not in first + ["single"]] + [f"single:{k}" for k in range(K)]
+        rest = [n for n in STRATEGIES.names() if n not in first + ["single"]]
+        names = first + rest + [f"single:{k}" for k in range(K)]
     teacher_names = teacher_names or getattr(cache, "teacher_names", None) or [f"teacher{k}" for k in range(K)]
     cols = {}
     for n in names:

@@ -1,4 +1,4 @@
-"""Helper of tests/test_robustness.py: one tiny real-data experiment (`rmkd_nb.sweep.run_experiment`) in a fresh
+"""Helper of tests/test_robustness.py: one tiny real-data experiment (`rmkd_nb.experiment.run_experiment`) in a fresh
 process, optionally killed with SIGKILL at a chosen point.
 
     python tests/_robust_run.py CONFIG_JSON KILL        (the tests call `run(cfg, kill)` in a forked child)
@@ -42,7 +42,8 @@ def kill_in_checkpoint_write(step:int):
     def save(obj, path):
         p = Path(path)
         if p.name == "optimizer" and p.parent.name.startswith(f".tmp-step-{step}-"):
-            tensors = {}; T._encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
+            from rmkd_nb.checkpoints import _encode
+            tensors = {}; _encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
             with open(p.with_name("optimizer.safetensors"), "wb") as fh:
                 fh.write(data[:len(data) // 2]); fh.flush(); os.fsync(fh.fileno())
             die()
@@ -61,7 +62,7 @@ def run(cfg:dict, kill:str):
     elif kill.startswith("step:"): callbacks.append(KillAtStep(int(kill[5:])))
     elif kill.startswith("ckpt:"): kill_in_checkpoint_write(int(kill[5:]))
     elif kill != "none": raise SystemExit(f"unknown kill point {kill!r}")
-    from rmkd_nb.sweep import run_experiment
+    from rmkd_nb.experiment import run_experiment
     res = run_experiment(cfg, callbacks=callbacks, figures=False, where="_robust_run")
     print(json.dumps({"final": res["final"], "best": res["best"]}))
 

@@ -8,7 +8,7 @@ import pytest
 from rmkd_nb import conflict
 from rmkd_nb.conflict import (CONFLICT_STRATEGIES, PAIRS, make_conflict_task, make_text_conflict_task, run_logged,
                               selection_by_epoch)
-from rmkd_nb.sweep import find_glue_dir
+from rmkd_nb.experiment import find_glue_dir
 
 TINY = dict(n_train=320, n_dev=64, n_test=256)
 GLUE = find_glue_dir(Path(__file__).resolve().parent)
@@ -21,8 +21,9 @@ def _first_epoch(strategy, options):
 
 
 def test_guard_keeps_wrong_teachers_out_from_the_first_epoch():
-    # the policy learns the same either way (its probabilities barely separate in epoch 1), but the executed weights differ:
-    # without the guard a confidently wrong teacher keeps ~0.2 of the KD weight while the agent learns; with it, almost none
+    # the policy learns the same either way (its probabilities barely separate in epoch 1), but the executed weights
+    # differ: without the guard a confidently wrong teacher keeps ~0.2 of the KD weight while the agent learns; with
+    # it, almost none
     guarded, raw = _first_epoch("rl", {}), _first_epoch("rl", {"guard": False})
     assert raw["w_wrong"] > 0.12, raw
     assert guarded["w_wrong"] < 0.05, guarded
@@ -37,7 +38,7 @@ def test_text_conflict_task_structure():
     tr = t.splits["train"]
     assert tr["x"].shape == (40, 384) and tr["logits"].shape == (40, 4, 4)
     np.testing.assert_array_equal(tr["y"], np.repeat(np.arange(4), 10))
-    top = tr["logits"].argmax(-1)                       # (N, K): a teacher only ever predicts one of its own two classes
+    top = tr["logits"].argmax(-1)   # (N, K): a teacher only ever predicts one of its own two classes
     for k, s in enumerate(PAIRS): assert set(np.unique(top[:, k])) <= set(s)
 
 

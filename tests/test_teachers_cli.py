@@ -32,7 +32,8 @@ def test_tfidf_zoo_resumes_and_reports(tmp_path):
     assert [t["name"] for t in z["teachers"]] == ["t3"] and z["train_examples"] == 64 and z["dev_examples"] == 40
     t = z["teachers"][0]
     assert 0 <= t["dev_accuracy"] <= 1 and set(t["dev_metrics"]) == {"f1", "accuracy"}
-    assert z["train_subset"] == {"max_train_examples": 64, "seed": 0, "note": "fixed-seed random subset of the training set"}
+    assert z["train_subset"] == {"max_train_examples": 64, "seed": 0,
+                                 "note": "fixed-seed random subset of the training set"}
     assert "built in" in log
     mtime = (out/"mrpc"/"t3"/"tfidf.npz").stat().st_mtime_ns
     assert "already built, skipping" in run(*zoo_args(out, "t3"))              # resumable: nothing rebuilt
@@ -40,7 +41,8 @@ def test_tfidf_zoo_resumes_and_reports(tmp_path):
     doc = (out/"zoo.md").read_text()
     assert "## mrpc" in doc and "| t3 |" in doc and "--max-train 64" in doc
 
-    table = run(ROOT/"bench"/"cache_speed.py", "--task", "mrpc", "--zoo", out, "--doc", out/"zoo.md", "--forward-batches", "1")
+    table = run(ROOT/"bench"/"cache_speed.py", "--task", "mrpc", "--zoo", out, "--doc", out/"zoo.md",
+                "--forward-batches", "1")
     assert "gather one epoch" in table
     cs = json.loads((out/"mrpc"/"cache_speed.json").read_text())
     assert cs["bytes"] > 0 and cs["seconds"]["gather_mmap"] > 0 and not cs["reused_cache"]
