@@ -111,7 +111,7 @@ def main(argv=None):
             print(json.dumps({k: s[k] for k in ("name", "points", "skipped", "wall_s")} | {"failed": list(s["failed"])}))
             if s["failed"]: return 1
         elif a.cmd == "report":
-            from rmkd_nb.sweep import write_report
+            from rmkd_nb.report import write_report
             rows = write_report(a.dirs, a.out, a.csv, speed=a.speed, command="rmkd report " + " ".join(a.dirs) + (" --speed" if a.speed else ""))
             print(f"wrote {a.out} and {a.csv} ({len(rows)} rows)")
         elif a.cmd == "bench" and a.bench == "synthetic":
