@@ -63,7 +63,8 @@ def check_engine(engine:str, where:str="sweep") -> str:
 
 def run_point(cfg:dict, engine:str="papermill", png:bool=True) -> dict: # engine: papermill | direct
     "Run one config; returns its result dict (raises on failure)."
-    if check_engine(engine, "run_point") == "ray": raise ConfigError("run_point: engine='ray' runs whole sweeps (run_sweep)")
+    if check_engine(engine, "run_point") == "ray":
+        raise ConfigError("run_point: engine='ray' runs whole sweeps (run_sweep)")
     cfg = absolute_paths(cfg)
     if engine == "direct": return run_experiment(cfg, png=png)
     import papermill as pm
