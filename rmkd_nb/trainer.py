@@ -56,15 +56,17 @@ class TrainerState:
     is_world_process_zero: bool = True
     should_training_stop: bool = False   # a callback stopped the run (`control.should_training_stop`)
 
-    def save_to_json(self, path, config:dict|None=None): # also records the run's config
-        "Write `trainer_state.json` (atomically), with the checkpoint version."
-        write_trainer_state(path, dataclasses.asdict(self), config)
+# %% ../nbs/08_trainer.ipynb #2b78d06b
+@patch
+def save_to_json(self:TrainerState, path, config:dict|None=None): # also records the run's config
+    "Write `trainer_state.json` (atomically), with the checkpoint version."
+    write_trainer_state(path, dataclasses.asdict(self), config)
 
-    @classmethod
-    def load_from_json(cls, path):
-        "Read `trainer_state.json`; an old or foreign checkpoint is refused with what to do."
-        d = read_trainer_state(path)
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}), d.get("config", {})
+@patch(cls_method=True)
+def load_from_json(cls:TrainerState, path):
+    "Read `trainer_state.json`; an old or foreign checkpoint is refused with what to do."
+    d = read_trainer_state(path)
+    return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}), d.get("config", {})
 
 # %% ../nbs/08_trainer.ipynb #a16eab85
 TrainerState.global_step = property(lambda s: s.step)
@@ -107,12 +109,14 @@ class DistillTrainer:
         self.accelerator, self.weight_log, self.projector, self._trackers = None, None, None, []
         self.state, self._hf_args, self.control = TrainerState(), None, None
 
-    @property
-    def main_metric(self): # the first metric `compute_metrics` returns
-        return next((k for k in (self.state.best or self.state.last_eval or {}) if k != "loss"), "loss")
+# %% ../nbs/08_trainer.ipynb #57c9d192
+@patch(as_prop=True)
+def main_metric(self:DistillTrainer): # the first metric `compute_metrics` returns
+    return next((k for k in (self.state.best or self.state.last_eval or {}) if k != "loss"), "loss")
 
-    def __repr__(self):
-        return f"DistillTrainer({self.strategy!r}, output_dir={str(self.run_dir)!r}, step={self.state.step})"
+@patch
+def __repr__(self:DistillTrainer):
+    return f"DistillTrainer({self.strategy!r}, output_dir={str(self.run_dir)!r}, step={self.state.step})"
 
 # %% ../nbs/08_trainer.ipynb #861cb971
 def _checked_config(config, cache, train_dataset, eval_dataset) -> DistillConfig:
@@ -246,6 +250,7 @@ def _optimizer_step(self:DistillTrainer, done:list, n_group:int, skipped:int, la
     self.optimizer.zero_grad(set_to_none=True)
     return norm, done, skipped
 
+# %% ../nbs/08_trainer.ipynb #f971e22c
 @patch
 def _allreduce_grads(self:DistillTrainer):
     "Average gradients by hand when the synchronising micro-batch was skipped (DDP only)."
@@ -272,6 +277,7 @@ def _micro_step(self:DistillTrainer, batch:dict, # this process's share of a glo
         if not frozen: self.accelerator.backward(d["per_ex"].sum() * (self.world / n_group))
     return d | dict(batch=batch, per_ex=d["per_ex"].detach(), loss_sum=loss_sum, n=len(d["idx"]), before=before)
 
+# %% ../nbs/08_trainer.ipynb #62c9acf7
 @patch
 def _no_sync(self:DistillTrainer, skip_sync:bool) -> ExitStack:
     "DDP's `no_sync` on the student (and projector) for the micro-batches before a group's last."
@@ -343,6 +349,7 @@ def generic_forward(model, batch:dict):
     if isinstance(out, (tuple, list)): return out[0], (out[1] if len(out) > 1 else None)
     return (out.logits, None) if hasattr(out, "logits") else (out, None)
 
+# %% ../nbs/08_trainer.ipynb #db906bec
 def is_hf_model(model) -> bool:
     "Whether `model` is a Hugging Face `PreTrainedModel` (without importing transformers when nothing did)."
     if "transformers" not in sys.modules: return False
@@ -377,6 +384,7 @@ class NumericFault(RuntimeError):
         super().__init__(f"{kind} {what} at step {step}, example idx [{shown}]{note}; training stopped and the last "
                          "good checkpoint is kept (on_nan='skip' skips such batches instead)")
 
+# %% ../nbs/08_trainer.ipynb #696f5df1
 @patch
 def _fault(self:DistillTrainer, what:str, step:int, idx, kind:str="non-finite", note:str=""):
     "Raise `NumericFault` (on_nan='stop'), or log the skipped batch (on_nan='skip')."
@@ -452,6 +460,7 @@ def _mine(self:DistillTrainer, x, counts:list|None): # x: rows of the global bat
     if self.world == 1: return x
     o = sum(counts[:self.rank]); return x[o:o + counts[self.rank]]
 
+# %% ../nbs/08_trainer.ipynb #dfdb8f6b
 @patch
 def _gather_rows(self:DistillTrainer, x, counts:list):
     "Gather a (n_r, ...) tensor from every process (n_r = counts[r]) into one, in rank order."
@@ -478,6 +487,7 @@ def _global_state(self:DistillTrainer, state:State, counts:list|None) -> State:
                                student_logits=g(state.student_logits), labels=g(state.labels), idx=g(state.idx),
                                teacher_pooled=g(state.teacher_pooled), student_pooled=g(state.student_pooled))
 
+# %% ../nbs/08_trainer.ipynb #96183a42
 @patch
 def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
     "`StepFeedback` of a micro-batch over the global batch; the updated student's logits are gathered lazily, once."
@@ -584,6 +594,7 @@ def reward_metrics(self:DistillTrainer) -> dict:
     if self.reward_dataset is None or not getattr(self.strategy, "uses_reward_metrics", False): return {}
     return self.evaluate(self.reward_dataset)
 
+# %% ../nbs/08_trainer.ipynb #7ce6b7a0
 @patch
 def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episode number; n: examples
     "Metrics and mean CE (`loss`) of the current student on `n` reward-split examples drawn by `key` (key -> rows)."
@@ -630,6 +641,7 @@ def resolve_precision(precision:str, device:torch.device) -> str: # DistillConfi
     if precision == "auto": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return "no" if precision == "fp32" else precision
 
+# %% ../nbs/08_trainer.ipynb #788798e3
 def make_accelerator(cpu:bool, mixed_precision:str):
     "An `Accelerator`; in a single process, a new precision or device replaces the one a previous trainer set up."
     from accelerate import Accelerator
@@ -715,6 +727,7 @@ def _loader(self:DistillTrainer, dataset, batches:list, collate_fn):
     return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn,
                                        generator=torch.Generator(), pin_memory=self.device.type == "cuda")
 
+# %% ../nbs/08_trainer.ipynb #c3dfe498
 def example_lengths(ds) -> np.ndarray:
     "Per-example lengths for length-grouped batches: a `length` column, else `len(input_ids)`."
     if "length" in (getattr(ds, "column_names", None) or []): return np.asarray(ds["length"])
@@ -805,6 +818,7 @@ def resolve_report_to(report_to:list, where:str="report_to") -> list: # DistillC
                           "or report_to none")
     return list(report_to)
 
+# %% ../nbs/08_trainer.ipynb #7d9d6aad
 @patch
 def _open_trackers(self:DistillTrainer) -> list:
     "Start the run's Accelerate trackers (main process) with the config; tensorboard logs go to `tensorboard/`."
@@ -859,6 +873,7 @@ def save_student(self:DistillTrainer, path, # a directory, written atomically (r
             write_json(tmp/"labels.json", {"label_names": names})
     return Path(path)
 
+# %% ../nbs/08_trainer.ipynb #d6634dc3
 @patch
 def _save_best_student(self:DistillTrainer):
     "`best_student/`: the student of the best evaluation on the main metric (`load_best_model_at_end`)."
@@ -883,6 +898,7 @@ def is_trainer_callback(cb) -> bool:
     from transformers import TrainerCallback
     return isinstance(cb, TrainerCallback) or (isinstance(cb, type) and issubclass(cb, TrainerCallback))
 
+# %% ../nbs/08_trainer.ipynb #851b01bd
 def training_arguments(cfg:DistillConfig, main_metric:str="loss", **kw): # kw: more TrainingArguments fields
     "The `transformers.TrainingArguments` that mean what `cfg` means (for callbacks and `rmkd_nb.hf`)."
     from transformers import TrainingArguments
