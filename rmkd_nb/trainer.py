@@ -453,7 +453,8 @@ def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:
             if logits.shape[-1] != t_logits.shape[-1]:
                 raise ConfigError(f"the student has {logits.shape[-1]} outputs but the teacher cache has {t_logits.shape[-1]} classes")
             state = State(t_logits, t_ce, logits.detach().float(), labels, idx, t_pooled,
-                          None if pooled is None else pooled.detach().float(), step, self.epoch, cfg.temperature)
+                          None if pooled is None else pooled.detach().float(), step, self.epoch, cfg.temperature,
+                          cfg.alpha)
             gstate = self._global_state(state, counts)   # the whole global batch: one agent on every process
             with torch.no_grad(): gw = self.strategy.weights(gstate).to(self.device, torch.float32)
             w = self._mine(gw, counts)
