@@ -42,7 +42,7 @@ class StepClock:
 
 def one_run(prec: str, seed: int, args, root: Path) -> dict:
     import torch
-    from rmkd_nb.sweep import run_experiment
+    from rmkd_nb.experiment import run_experiment
     cfg = dict(task="sst2", data_dir=args.data_dir, max_train_examples=args.size, subset_seed=0, max_length=64,
                student="minilm-l6:3", strategy="uniform", epochs=args.epochs, batch_size=32, lr=2e-4, temperature=2.0,
                alpha=0.5, seed=seed, precision=prec, device="cpu", keep_checkpoints="none", log_weights=False,
@@ -77,7 +77,7 @@ def main(argv=None):
     sys.path.insert(0, str(REPO))
     import torch
     torch.set_num_threads(args.threads)
-    from rmkd_nb.sweep import find_glue_dir
+    from rmkd_nb.experiment import find_glue_dir
     args.data_dir = args.data_dir or str(find_glue_dir(REPO))
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="rmkd-bf16-"))
     rows = []

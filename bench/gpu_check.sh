@@ -54,7 +54,7 @@ AutoModel.from_pretrained(src, dtype=torch.float16).save_pretrained(".gpu/minilm
 AutoTokenizer.from_pretrained(src).save_pretrained(".gpu/minilm")
 EOF
     "$PY" - <<'EOF' || return 1
-from rmkd_nb.sweep import find_glue_dir
+from rmkd_nb.experiment import find_glue_dir
 g = find_glue_dir(".") / "SST-2"
 for name, n in (("train.tsv", 1200), ("dev.tsv", 300)):
     lines = (g / name).read_text().splitlines(True)

@@ -33,7 +33,7 @@ def main():
     import rmkd_nb.agent  # noqa: F401  registers rl_paper
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.data import tokenize_dataset
-    from rmkd_nb.sweep import build_student, find_glue_dir, load_data, load_teachers
+    from rmkd_nb.experiment import build_student, find_glue_dir, load_data, load_teachers
     from rmkd_nb.cache import TeacherCache
     from rmkd_nb.trainer import DistillTrainer
     from datasets.utils.logging import disable_progress_bar; disable_progress_bar()

@@ -84,7 +84,7 @@ def parse_args(argv=None):
 
 def find_glue(data_dir=None) -> Path:
     "--data-dir, else the kit's own search (`$RMKD_GLUE_DIR`, shared/data/glue near the repo or the working directory)."
-    from rmkd_nb.sweep import find_glue_dir
+    from rmkd_nb.experiment import find_glue_dir
     g = Path(data_dir) if data_dir else (find_glue_dir(REPO) or find_glue_dir(Path.cwd()))
     if g is None or not (g/"SST-2"/"train.tsv").is_file():
         where = "--data-dir" if data_dir else "$RMKD_GLUE_DIR or shared/data/glue near the repo"

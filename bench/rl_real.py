@@ -8,7 +8,8 @@ settings of the task's reproduction sweep (bench/sweeps/<task>.yaml) x its seeds
 (finished runs are skipped), takes the default `rl` and `uniform` runs from the reproduction sweep itself
 (runs/<task>/), and writes docs/rl_real.md: the dev metric per variant, and what the agent did on the last epoch:
 the mean weight it gave each teacher and how well its selection probabilities separate the teachers that are right
-on a training example from those that are wrong (ROC AUC; 0.5 is no separation).
+on a training example from those that are wrong (ROC AUC; 0.5 is no separation; `rmkd_nb.viz.selection_auc`, whose
+figure `selection_diagnostics` shows it per epoch).
 """
 from __future__ import annotations
 import argparse, json, time
@@ -60,13 +61,6 @@ def run_variants(task, names, workers, runs_root):
         print(f"{task}/{name}: {len(s['done'])} done, {s['skipped']} skipped, {len(s['failed'])} failed, {s['wall_s']:.0f} s", flush=True)
 
 
-def roc_auc(scores, positive) -> float:
-    "`rmkd_nb.synthetic.roc_auc`, NaN where every pair is right (or every pair wrong)."
-    from rmkd_nb.synthetic import roc_auc as auc
-    y = np.asarray(positive, bool)
-    return float("nan") if y.all() or not y.any() else auc(scores, y)
-
-
 def diagnose(run_dir) -> dict:
     "`selection_stats` of a finished run: its weight log against its teacher cache's training split."
     from rmkd_nb.cache import TeacherCache
@@ -79,14 +73,14 @@ def selection_stats(log:dict,    # `WeightLog.read` output: epoch, idx, weights,
                     arrays:dict, # the teacher cache's training arrays: idx, labels, logits
                    ) -> dict:
     "On the log's last epoch: mean weight per teacher, and the AUC of the selection probabilities against teacher-right."
-    last = log["epoch"] == log["epoch"].max()
-    pos = {int(i): j for j, i in enumerate(np.asarray(arrays["idx"]))}
-    rows = np.array([pos[int(i)] for i in log["idx"][last]])
-    right = np.asarray(arrays["logits"])[rows].argmax(-1) == np.asarray(arrays["labels"])[rows][:, None]   # (n, K)
-    w = np.asarray(log["weights"][last], float)
-    p = np.asarray(log["probs"][last], float) if "probs" in log else w
-    return {"weights": w.mean(0), "auc": roc_auc(p.ravel(), right.ravel()),
-            "auc_per_teacher": np.array([roc_auc(p[:, k], right[:, k]) for k in range(p.shape[1])])}
+    from rmkd_nb.viz import Run, selection_auc
+    logits, labels = np.asarray(arrays["logits"], np.float64), np.asarray(arrays["labels"])
+    logp = logits - logits.max(-1, keepdims=True); logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+    teachers = {"idx": arrays["idx"], "labels": labels, "teacher_pred": logits.argmax(-1),
+                "teacher_ce": -np.take_along_axis(logp, labels[:, None, None].repeat(logits.shape[1], 1), -1)[..., 0]}
+    log = dict(log); log.setdefault("step", log["epoch"])   # steps only order an example's rows
+    t = selection_auc(Run(log, teachers=teachers), "probs" if "probs" in log else "weights")
+    return {"weights": t["weights"][-1], "auc": t["auc"][-1], "auc_per_teacher": t["auc_per_teacher"][-1]}
 
 
 def values(rs, metric): return rs, np.array([r["final"][metric] for r in rs])

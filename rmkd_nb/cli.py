@@ -100,7 +100,7 @@ def main(argv=None):
             from rmkd_nb.distributed import is_main_process
             if is_main_process(): print(json.dumps({"output_dir": cfg.output_dir, "final": res["final"], "best": res.get("best")}))
         elif a.cmd == "cache":
-            from rmkd_nb.sweep import load_data, load_teachers, eval_split, resolve_config
+            from rmkd_nb.experiment import load_data, load_teachers, eval_split, resolve_config
             from rmkd_nb.cache import TeacherCache
             cfg = resolve_config(config_from_argv(argv[1:])); dsd = load_data(cfg)
             cache = TeacherCache.build(load_teachers(cfg, dsd), dsd, cfg.cache_dir, splits=("train", eval_split(dsd)))

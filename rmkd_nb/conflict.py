@@ -237,7 +237,7 @@ def run_conflict_benchmark(seeds:int|list=3,          # number of seeds (0..n-1)
                            task_options:dict|None=None, # `make_conflict_task` arguments
                            verbose:bool=True, **overrides) -> dict:
     "Both conflict tasks x strategies x seeds; accuracy `[mean, std]` and per seed, weight-log evidence, reward stats."
-    from rmkd_nb.sweep import find_glue_dir
+    from rmkd_nb.experiment import find_glue_dir
     t0, seeds = time.time(), list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     table = dict(strategies or CONFLICT_STRATEGIES)
     missing = sorted({n for n, v in table.items() if not _registered(v[0])})

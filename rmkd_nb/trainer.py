@@ -17,9 +17,9 @@ from .core import REPORT_TO, ConfigError, DistillConfig, atomic_write, write_jso
 __all__ = ['NON_INPUTS', 'RESUMABLE_CHANGES', 'PATH_FIELDS', 'CHECKPOINT_VERSION', 'REWARD_LIMIT', 'WeightLog', 'epoch_batches',
            'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn',
            'make_optimizer', 'linear_schedule', 'NumericFault', 'find_checkpoints', 'rng_state', 'set_rng_state',
-           'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'resolve_strategy',
-           'cpu_has_native_bf16', 'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer',
-           'resolve_report_to', 'is_trainer_callback', 'training_arguments']
+           'config_changes', 'save_tree', 'load_tree', 'TrainerState', 'task_metrics', 'cpu_has_native_bf16',
+           'resolve_precision', 'make_accelerator', 'example_lengths', 'DistillTrainer', 'resolve_report_to',
+           'is_trainer_callback', 'training_arguments']
 
 # %% ../nbs/08_trainer.ipynb #60071091
 _OPTIONAL = {"probs": np.float16, "actions": np.uint8, "rewards": np.float16}
@@ -373,6 +373,7 @@ import safetensors.torch
 from .core import atomic_dir, get_device, seed_everything
 from .losses import weighted_kd_loss, kd_per_teacher, HiddenProjector
 from .weighting import State, StepFeedback, WeightingStrategy, STRATEGIES, get_strategy
+from .experiment import resolve_strategy   # the run's strategy from its name and options
 
 def task_metrics(task:str): # a task name; unknown tasks get accuracy
     "`(preds, labels) -> dict` of the task's metrics (its main metric first)."
@@ -380,17 +381,6 @@ def task_metrics(task:str): # a task name; unknown tasks get accuracy
     try: spec = get_task(task)
     except ConfigError: return lambda p, y: {"accuracy": accuracy(p, y)}
     return lambda p, y: compute_metrics(spec, p, y)
-
-def resolve_strategy(spec, config:DistillConfig) -> WeightingStrategy: # a name like "rl", "single:2", or a strategy
-    "Build the run's strategy (importing `rmkd_nb.agent` for the RL strategies on first use)."
-    if isinstance(spec, WeightingStrategy): return spec
-    if str(spec).partition(":")[0].lower() not in STRATEGIES:
-        try: import rmkd_nb.agent  # registers "rl" and friends
-        except ImportError: pass
-    where = "DistillConfig.strategy" if spec == config.strategy else "DistillTrainer(strategy=)"
-    strategy = get_strategy(spec, where=where, **config.strategy_options)
-    if hasattr(strategy, "alpha") and "alpha" not in config.strategy_options: strategy.alpha = config.alpha  # the run's KD share
-    return strategy
 
 def cpu_has_native_bf16() -> bool:
     "Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX), on which bf16 autocast trains faster."

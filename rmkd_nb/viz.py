@@ -17,8 +17,8 @@ from .core import ConfigError, atomic_write, write_json
 # %% auto #0
 __all__ = ['PALETTE', 'DASHES', 'AGENT_KEYS', 'read_jsonl', 'Examples', 'LogIndex', 'Run', 'load_run', 'synthetic_run', 'ema',
            'describe', 'trajectory', 'example_order', 'disagreement', 'heatmap', 'teacher_share', 'agent_diagnostics',
-           'compare_table', 'compare_runs', 'overview_points', 'overview', 'TrajectoryExplorer', 'run_from_trainer',
-           'ExplorerCallback', 'HeatmapExplorer']
+           'selection_auc', 'selection_diagnostics', 'main_metric', 'compare_table', 'compare_runs', 'overview_points',
+           'overview', 'TrajectoryExplorer', 'run_from_trainer', 'ExplorerCallback', 'HeatmapExplorer']
 
 # %% ../nbs/11_viz.ipynb #83c886ea
 def read_jsonl(path) -> list: # a JSON-lines file; a missing file reads as no rows
@@ -640,14 +640,61 @@ def agent_diagnostics(source,                 # metrics rows, a run directory or
                       margin=dict(t=50, l=70, r=20, b=50))
     return fig
 
-# %% ../nbs/11_viz.ipynb #b5a7e2b4
+# %% ../nbs/11_viz.ipynb #45c1fda2
+def _auc(scores, positive) -> float:
+    "ROC AUC (`rmkd_nb.synthetic.roc_auc`), NaN when every pair is positive or every pair negative."
+    from rmkd_nb.synthetic import roc_auc
+    y = np.asarray(positive, bool)
+    return float("nan") if y.all() or not y.any() else roc_auc(scores, y)
+
+def selection_auc(run,                  # a Run or a run directory (with weightlog/teachers.npz)
+                  value:str|None=None,  # "probs" or "weights"; None: probs when logged
+                 ) -> dict:
+    "Per epoch: AUC of the selection probabilities against teacher-right (pooled, per teacher), mean weights."
+    run = _as_run(run, "selection_auc"); _nonempty(run, "selection_auc")
+    te = run.per_example()
+    if te is None:
+        raise ConfigError(f"selection_auc needs the teacher table (weightlog/teachers.npz), which {run.name} lacks")
+    if value is None: value = "probs" if run.has("probs") and not np.isnan(run.column("probs")).all() else "weights"
+    v, w = run.column(value, "selection_auc value"), run.column("weights")
+    right, ep = te["correct"][run.index.inverse], run.log["epoch"].astype(np.int64)
+    epochs = np.unique(ep); K = run.num_teachers
+    auc, per, mean_w = np.full(len(epochs), np.nan), np.full((len(epochs), K), np.nan), np.zeros((len(epochs), K))
+    for j, e in enumerate(epochs):
+        m = ep == e; mean_w[j] = w[m].mean(0)
+        ok = m & ~np.isnan(v).any(1)
+        if not ok.any(): continue
+        auc[j] = _auc(v[ok].ravel(), right[ok].ravel())
+        per[j] = [_auc(v[ok, k], right[ok, k]) for k in range(K)]
+    return {"epochs": epochs.tolist(), "value": value, "teacher_names": run.teacher_names, "auc": auc,
+            "auc_per_teacher": per, "weights": mean_w}
+
+# %% ../nbs/11_viz.ipynb #343681fb
+def selection_diagnostics(run,                 # a Run or a run directory (with weightlog/teachers.npz)
+                          value:str|None=None, # "probs" or "weights"; None: probs when logged
+                         ) -> go.Figure:
+    "Selection AUC against teacher-right per epoch: one line per teacher, the pooled AUC, and chance."
+    t = selection_auc(run, value); x = t["epochs"]
+    fig = go.Figure([go.Scatter(x=x, y=t["auc_per_teacher"][:, k], name=n, mode="lines+markers",
+                                line=dict(color=PALETTE[k % len(PALETTE)]))
+                     for k, n in enumerate(t["teacher_names"])])
+    fig.add_trace(go.Scatter(x=x, y=t["auc"], name="all teachers", mode="lines+markers",
+                             line=dict(color="black", width=3)))
+    fig.add_hline(y=.5, line=dict(color="#999", dash="dash"), annotation_text="chance")
+    what = "selection probabilities" if t["value"] == "probs" else "weights"
+    fig.update_layout(title=f"Do the agent's {what} separate right from wrong teachers? (ROC AUC per epoch)",
+                      xaxis=dict(title="epoch", dtick=1), yaxis=dict(title="selection AUC", range=[0, 1.02]),
+                      height=420, margin=dict(t=50, l=60, r=20, b=50))
+    return fig
+
+# %% ../nbs/11_viz.ipynb #d25fcec3
 _TASK_METRICS = ("accuracy", "f1", "mcc", "pearson", "spearman", "matthews_correlation")
 _NOT_METRICS = {"type", "step", "epoch", "loss", "runtime", "samples_per_s", "time"}
 
 def _eval_by_epoch(rows:list, metric:str) -> dict: # epoch -> value (last eval of the epoch)
     return {r["epoch"]: float(r[metric]) for r in rows if r.get("type") == "eval" and r.get(metric) is not None}
 
-def _groups(runs, group_by:str) -> dict: # name -> [(label, rows)]
+def _groups(runs, group_by:str) -> dict: # name -> [(label, rows, config)]
     if isinstance(runs, dict):
         items = [(str(g), r) for g, rs in runs.items() for r in (rs if isinstance(rs, (list, tuple)) else [rs])]
     else: items = [(None, r) for r in runs]
@@ -660,11 +707,17 @@ def _groups(runs, group_by:str) -> dict: # name -> [(label, rows)]
             cfg = json.loads((d/"config.json").read_text()) if (d/"config.json").exists() else {}
             rows, label = read_jsonl(d/"metrics.jsonl"), d.name
         else: cfg, rows, label = run.config, run.metrics, run.name
-        out.setdefault(g if g is not None else str(cfg.get(group_by, label)), []).append((label, rows))
+        out.setdefault(g if g is not None else str(cfg.get(group_by, label)), []).append((label, rows, cfg))
     return out
 
-# %% ../nbs/11_viz.ipynb #0dd79c89
-def _pick_metric(rows:list) -> str:
+# %% ../nbs/11_viz.ipynb #3f11477e
+def main_metric(config:dict) -> str|None: # a run's config.json
+    "The main metric of a run's task (`data.metric_names`: MRPC f1, CoLA mcc, else accuracy); None without a task."
+    if not config.get("task"): return None
+    from rmkd_nb.data import metric_names
+    return metric_names(config["task"], config.get("metrics"))[0]
+
+def _pick_metric(rows:list) -> str: # without a task: the first task-like metric in the eval rows
     keys = [k for r in rows if r.get("type") == "eval" for k, v in r.items()
             if k not in _NOT_METRICS and isinstance(v, (int, float))]
     for k in _TASK_METRICS:
@@ -672,12 +725,20 @@ def _pick_metric(rows:list) -> str:
     if keys: return keys[0]
     raise ConfigError("compare_runs: the runs have no dev evaluations (eval rows) in metrics.jsonl")
 
-# %% ../nbs/11_viz.ipynb #6082f524
-def _method_row(name:str, members:list, metric:str) -> dict: # members: [(label, metrics rows)]
+# %% ../nbs/11_viz.ipynb #76f923e1
+def _table_metric(groups:dict) -> str:
+    "The runs' common main metric; the first task metric of their eval rows when no config names a task."
+    mains = {m for g in groups.values() for *_, cfg in g if (m := main_metric(cfg))}
+    if len(mains) > 1:
+        raise ConfigError(f"compare_runs: the runs' tasks have different main metrics {sorted(mains)}; pass metric=")
+    return mains.pop() if mains else _pick_metric([r for g in groups.values() for _, rows, _ in g for r in rows])
+
+# %% ../nbs/11_viz.ipynb #f05e29bf
+def _method_row(name:str, members:list, metric:str) -> dict: # members: [(label, metrics rows, config)]
     "Final and best metric (mean, std over the runs) and the per-epoch mean and std of one method."
     lower = "loss" in metric
-    curves = [_eval_by_epoch(rows, metric) for _, rows in members]
-    empty = [lab for (lab, _), c in zip(members, curves) if not c]
+    curves = [_eval_by_epoch(rows, metric) for _, rows, _ in members]
+    empty = [lab for (lab, *_), c in zip(members, curves) if not c]
     if empty: raise ConfigError(f"compare_runs: run {empty[0]} ({name}) has no dev evaluation with metric {metric!r}")
     epochs = sorted({e for c in curves for e in c})
     M = np.array([[c.get(e, np.nan) for e in epochs] for c in curves])
@@ -691,15 +752,15 @@ def _method_row(name:str, members:list, metric:str) -> dict: # members: [(label,
             "final_std": sd(final), "best_mean": float(best.mean()), "best_std": sd(best),
             "epochs": epochs, "mean": mean, "std": std}
 
-# %% ../nbs/11_viz.ipynb #3871a11f
+# %% ../nbs/11_viz.ipynb #31444c58
 def compare_table(runs,                    # {method: [run dirs or Runs]} or a list of run dirs/Runs
-                  metric:str|None=None,    # dev metric; None: the first task metric found
+                  metric:str|None=None,    # dev metric; None: the task's main metric (`main_metric`)
                   group_by:str="strategy", # config.json key that names the method (lists only)
                  ) -> list:
     "One row per method: runs, final and best metric as mean and std over its runs, and the per-epoch curve."
     groups = _groups(runs, group_by)
     if not groups: raise ConfigError("compare_runs: no runs given")
-    if metric is None: metric = _pick_metric([r for g in groups.values() for _, rows in g for r in rows])
+    if metric is None: metric = _table_metric(groups)
     return [_method_row(name, members, metric) for name, members in groups.items()]
 
 # %% ../nbs/11_viz.ipynb #93cacad9
@@ -716,9 +777,9 @@ def _method_traces(t:dict, c:str) -> list: # t: a `compare_table` row; c: its co
                       hovertemplate="epoch %{x}<br>%{y:.4f} ± %{customdata:.4f}<extra></extra>")
     return [band, line]
 
-# %% ../nbs/11_viz.ipynb #09011b84
+# %% ../nbs/11_viz.ipynb #c83d5151
 def compare_runs(runs,                    # {method: [run dirs or Runs]} or a list of run dirs/Runs
-                 metric:str|None=None,    # dev metric; None: the first task metric found
+                 metric:str|None=None,    # dev metric; None: the task's main metric (`main_metric`)
                  group_by:str="strategy", # config.json key that names the method (lists only)
                 ) -> go.Figure:
     "Dev metric per epoch, mean ± std band per method, over a table of final and best values."

@@ -1,4 +1,4 @@
-"""Helper of tests/test_robustness.py: one tiny real-data experiment (`rmkd_nb.sweep.run_experiment`) in a fresh
+"""Helper of tests/test_robustness.py: one tiny real-data experiment (`rmkd_nb.experiment.run_experiment`) in a fresh
 process, optionally killed with SIGKILL at a chosen point.
 
     python tests/_robust_run.py CONFIG_JSON KILL        (the tests call `run(cfg, kill)` in a forked child)
@@ -61,7 +61,7 @@ def run(cfg:dict, kill:str):
     elif kill.startswith("step:"): callbacks.append(KillAtStep(int(kill[5:])))
     elif kill.startswith("ckpt:"): kill_in_checkpoint_write(int(kill[5:]))
     elif kill != "none": raise SystemExit(f"unknown kill point {kill!r}")
-    from rmkd_nb.sweep import run_experiment
+    from rmkd_nb.experiment import run_experiment
     res = run_experiment(cfg, callbacks=callbacks, figures=False, where="_robust_run")
     print(json.dumps({"final": res["final"], "best": res["best"]}))
 

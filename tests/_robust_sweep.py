@@ -13,13 +13,13 @@ import torch
 torch.set_num_threads(1)
 
 def run(spec:dict, root:str, kill_at:int=0):
-    import rmkd_nb.sweep as S
-    orig, calls = S.save_figures, []
+    import rmkd_nb.sweep as S, rmkd_nb.experiment as X   # each point's run_experiment saves its figures
+    orig, calls = X.save_figures, []
     def save_figures(run_dir, *a, **k):
         calls.append(run_dir)
         if len(calls) == kill_at: os.kill(os.getpid(), signal.SIGKILL)
         return orig(run_dir, png=False)
-    S.save_figures = save_figures
+    X.save_figures = save_figures
     s = S.run_sweep(spec, runs_root=root, engine="direct")
     print(json.dumps({k: s[k] for k in ("points", "skipped", "done", "failed")}))
 

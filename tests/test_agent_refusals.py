@@ -35,7 +35,8 @@ def test_agent_refuses_bad_options(spec, options, message):
 def test_pretrain_reward_must_be_counterfactual():
     "A preset's pre-training reward must score actions a frozen student never shows the effect of."
     class FrozenBlind(RLTeacherSelector): PRETRAIN_REWARD = "ce_after"
-    with pytest.raises(ConfigError, match="pretrain_reward='ce_after' cannot score actions while the student is frozen"):
+    with pytest.raises(ConfigError, match="pretrain_reward='ce_after' cannot score actions while the student is "
+                                          "frozen"):
         FrozenBlind()
     with pytest.raises(ConfigError, match="pretrain_reward='ce_after' cannot score actions"):
         reward_plan("kd_lookahead", pretrain_reward="ce_after")

@@ -8,7 +8,7 @@ import pytest
 from rmkd_nb import conflict
 from rmkd_nb.conflict import (CONFLICT_STRATEGIES, PAIRS, make_conflict_task, make_text_conflict_task, run_logged,
                               selection_by_epoch)
-from rmkd_nb.sweep import find_glue_dir
+from rmkd_nb.experiment import find_glue_dir
 
 TINY = dict(n_train=320, n_dev=64, n_test=256)
 GLUE = find_glue_dir(Path(__file__).resolve().parent)

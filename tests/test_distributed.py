@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rmkd_nb.sweep import find_glue_dir
+from rmkd_nb.experiment import find_glue_dir
 from rmkd_nb.trainer import WeightLog
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import nbformat, papermill as pm, pytest
 
-from rmkd_nb.sweep import find_glue_dir, run_sweep, write_report
+from rmkd_nb.experiment import find_glue_dir
+from rmkd_nb.sweep import run_sweep, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 NB = ROOT/"nbs"/"13_run.ipynb"

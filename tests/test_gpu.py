@@ -10,7 +10,7 @@ import torch
 ON = os.environ.get("RMKD_GPU") == "1"
 pytestmark = pytest.mark.skipif(not ON, reason="GPU tests: RMKD_GPU=1 on a CUDA machine (bench/gpu_check.sh run)")
 
-from rmkd_nb.sweep import find_glue_dir, run_experiment
+from rmkd_nb.experiment import find_glue_dir, run_experiment
 from rmkd_nb.trainer import WeightLog
 
 GLUE = find_glue_dir(Path(__file__).resolve().parent.parent)
@@ -38,7 +38,7 @@ def test_run_on_the_gpu_with_auto_precision(tmp_path):
 
 
 def test_cache_gathers_the_same_rows_on_the_gpu(tmp_path):
-    from rmkd_nb.sweep import load_data, load_teachers
+    from rmkd_nb.experiment import load_data, load_teachers
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.cache import TeacherCache
     cfg = DistillConfig.from_dict(_cfg(tmp_path))

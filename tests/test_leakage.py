@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rmkd_nb.core import ConfigError, DistillConfig
-from rmkd_nb.sweep import check_run, load_data, run_experiment
+from rmkd_nb.experiment import check_run, load_data, run_experiment
 from rmkd_nb.trainer import WeightLog
 
 GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"

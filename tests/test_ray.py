@@ -6,7 +6,8 @@ import pytest
 
 pytest.importorskip("ray", reason="engine: ray needs the ray extra (pip install 'rmkd_nb[ray]'); CI installs it")
 from rmkd_nb.core import ConfigError
-from rmkd_nb.sweep import find_glue_dir, run_sweep
+from rmkd_nb.experiment import find_glue_dir
+from rmkd_nb.sweep import run_sweep
 
 GLUE = find_glue_dir(Path(__file__).resolve().parent.parent)
 

@@ -14,7 +14,8 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rmkd_nb.core import ConfigError, DistillConfig
-from rmkd_nb.sweep import check_run, find_glue_dir, run_experiment, run_sweep, write_report
+from rmkd_nb.experiment import check_run, find_glue_dir, run_experiment
+from rmkd_nb.sweep import run_sweep, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -687,7 +688,7 @@ def test_damaged_cache_entry_is_refused(tmp_path, finished):
 def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, monkeypatch):
     """A 2-point sweep SIGKILLed inside the second point's save_figures: the first point's result.json is complete, the
     second point's trainer has finished (and written its own files) but run_experiment has not written its result.json."""
-    import rmkd_nb.sweep as S
+    import rmkd_nb.experiment as X   # run_experiment saves the figures
     spec = {"name": "sw", "base": tiny_cfg(tmp_path/"x", tmp_path/"cache", max_train_examples=16, max_eval_examples=16),
             "grid": {"seed": [0, 1]}, "engine": "direct"}
     first, second = (tmp_path/"runs"/"sw"/f"seed={i}"/"result.json" for i in (0, 1))
@@ -695,8 +696,8 @@ def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, monkeypatch):
     _wait(child, "a sweep killed inside the second point's save_figures", True)
     assert "config" in json.loads(first.read_text()), "the first point did not finish before the kill"
     before = first.read_bytes()
-    orig = S.save_figures
-    monkeypatch.setattr(S, "save_figures", lambda run_dir, *a, **k: orig(run_dir, png=False))
+    orig = X.save_figures
+    monkeypatch.setattr(X, "save_figures", lambda run_dir, *a, **k: orig(run_dir, png=False))
     s = run_sweep(spec, runs_root=tmp_path/"runs")
     assert s["skipped"] >= 1 and "seed=0" not in s["done"] and not s["failed"], f"the rerun's summary: {s}"
     assert first.read_bytes() == before, "the finished point's result.json was rewritten"
