@@ -41,11 +41,12 @@ def experiment_notebook() -> Path:
 
 def absolute_paths(cfg:dict) -> dict:
     "Make the config's paths absolute (papermill runs the notebook from `nbs/`)."
+    from rmkd_nb.teachers import _looks_local
     ab = lambda v: str(Path(v).resolve()) if v and not is_builtin_teacher(v) and v != "auto" else v
     out = dict(cfg)
     for k in ("output_dir", "cache_dir", "data_dir", "train_file", "dev_file"):
         if out.get(k): out[k] = ab(out[k])
-    if out.get("teachers"): out["teachers"] = [ab(t) for t in out["teachers"]]
+    if out.get("teachers"): out["teachers"] = [ab(t) if _looks_local(t) else t for t in out["teachers"]]   # hub ids stay
     if isinstance(out.get("student"), str) and Path(out["student"].split(":")[0]).exists():
         src, sep, k = out["student"].partition(":"); out["student"] = ab(src) + sep + k
     return out
@@ -197,7 +198,7 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
                  speed:bool=False, # also measure the student's CPU inference speed-up against the largest teacher
                 ) -> list[dict]:
     "Aggregate finished runs under `dirs` into `out_md` (tables) and `out_csv`."
-    from rmkd_nb.data import TASKS
+    from rmkd_nb.data import metric_names
     from rmkd_nb.report import paired_rows, comparison_lines, majority_scores
     results = collect_results(*dirs)
     if not results: raise ConfigError(f"no finished runs (result.json) under {[str(d) for d in dirs]}")
@@ -205,7 +206,7 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
     for task in sorted({r["task"] for r in rows}):   # each task's data, read once: the majority floor, speed
         c0 = next(r for r in results if r["task"] == task)["config"]
         dsd = data[task] = load_data(DistillConfig.from_dict(c0, where="report"))
-        spec = TASKS.get(task) if task in TASKS else sorted({r["metric"] for r in rows if r["task"] == task})
+        spec = metric_names(task, c0.get("metrics"))
         maj = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:], spec)
         for r in rows:
             if r["task"] == task: r["majority"] = maj.get(r["metric"], float("nan"))
@@ -225,8 +226,7 @@ def write_report(dirs:list, out_md="docs/results.md", out_csv="docs/results.csv"
     L.append("")
     for task in sorted({r["task"] for r in rows}):
         tr = [r for r in results if r["task"] == task]; c0 = tr[0]["config"]
-        spec = TASKS.get(task) if task in TASKS else None
-        metrics = spec.metrics if spec else sorted({r["metric"] for r in rows if r["task"] == task})
+        metrics = metric_names(task, c0.get("metrics"))   # the task's metrics, the main one first
         L += [f"## {task}", "", f"Student `{c0['student']}`, {c0.get('max_train_examples') or 'all'} training examples, "
               f"max length {c0['max_length']}, {c0['epochs']:g} epochs, T={c0['temperature']}, alpha={c0['alpha']}. "
               f"Dev metric after the last epoch, mean ± std over seeds; Δ: the paired difference to uniform in "
@@ -323,10 +323,9 @@ def _teacher_table(results, task, metric) -> list[str]:
 
 def _majority_line(results, dsd) -> list[str]: # dsd: the task's `DatasetDict`
     "The dev metrics of always predicting the most frequent training label: the floor a collapsed student sits on."
-    from rmkd_nb.data import get_task
+    from rmkd_nb.data import metric_names
     from rmkd_nb.report import majority_scores
-    c = results[0]["config"]
-    m = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:],
-                        get_task(c["task"]) if c["task"] != "custom" else ["accuracy"])
+    r0 = results[0]; task_metrics = metric_names(r0["task"], r0["config"].get("metrics"))
+    m = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:], task_metrics)
     return [f"Majority-class baseline on dev (always predict the most frequent training label): "
             + ", ".join(f"{k} {100*v:.1f}" for k, v in m.items()) + ". Rows at these values are students that collapsed to it."]
