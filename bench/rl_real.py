@@ -64,7 +64,7 @@ def run_variants(task, names, workers, runs_root):
 def diagnose(run_dir) -> dict:
     "`selection_stats` of a finished run: its weight log against its teacher cache's training split."
     from rmkd_nb.cache import TeacherCache
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     r = json.loads((Path(run_dir)/"result.json").read_text())
     return selection_stats(WeightLog.read(run_dir), TeacherCache.open(r["cache"]).arrays("train"))
 

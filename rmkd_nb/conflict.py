@@ -127,7 +127,8 @@ def run_logged(task:SyntheticTask, strategy:str, options:dict|None=None, seed:in
     "`train_synthetic` with the task's reward split, returning also the weight log and the dev accuracy per epoch."
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.synthetic import DEFAULTS, SyntheticStudent, _quiet_trainer, _torch_threads
-    from rmkd_nb.trainer import DistillTrainer, WeightLog
+    from rmkd_nb.trainer import DistillTrainer
+    from rmkd_nb.weightlog import WeightLog
     with tempfile.TemporaryDirectory(prefix="rmkd-conflict-") as d, _quiet_trainer(), _torch_threads(1):
         run = dict(task="synthetic", strategy=strategy, strategy_options=dict(options or {}), output_dir=d,
                    device="cpu", precision="fp32", seed=seed, warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=0.0,

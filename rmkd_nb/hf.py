@@ -14,7 +14,8 @@ import transformers
 from .core import ConfigError
 from .losses import weighted_kd_loss, kd_per_teacher
 from .weighting import State, StepFeedback
-from .trainer import epoch_batches, linear_schedule, save_tree, load_tree
+from .trainer import epoch_batches, linear_schedule
+from .checkpoints import save_tree, load_tree
 from .experiment import resolve_strategy
 
 # %% auto #0

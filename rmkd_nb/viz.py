@@ -256,7 +256,7 @@ def _label_names(d:Path, teachers:dict|None, config:dict) -> list|None:
 # %% ../nbs/11_viz.ipynb #082d2ac6
 def load_run(run_dir) -> Run: # a run's output_dir
     "Read a run directory (finished or still training) into a `Run`."
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     d = Path(run_dir)
     if not d.is_dir(): raise ConfigError(f"load_run: run directory {str(d)!r} does not exist")
     if not ((d/"weightlog"/"meta.json").exists() or (d/"meta.json").exists()):
@@ -346,7 +346,7 @@ def synthetic_run(path,                   # the run directory to create
                   chunk_rows:int=65536,   # weight-log chunk size
                  ) -> Path:
     "Write a finished synthetic run (config, weight log, teachers.npz, examples, metrics, result) to `path`."
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     rng, d = np.random.default_rng(seed), Path(path)
     if (d/"result.json").exists(): raise ConfigError(f"synthetic_run: {d} already holds a finished run")
     names = [f"teacher-{k}" for k in range(K)]

@@ -39,7 +39,7 @@ def read_cache(entry, batch=256):
             "ru_maxrss_start_kb": r0, "ru_maxrss_end_kb": maxrss()}
 
 def write_log(d, rows, batch=256, K=4, chunk_rows=65536):
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     m0 = mem(); wl = WeightLog(d, [f"t{k}" for k in range(K)], chunk_rows=chunk_rows)
     peak, max_buf, rng = m0["private"], 0, np.random.default_rng(0)
     w = rng.random((batch, K)).astype(np.float32); p = rng.random((batch, K)).astype(np.float32)

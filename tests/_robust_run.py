@@ -42,7 +42,8 @@ def kill_in_checkpoint_write(step:int):
     def save(obj, path):
         p = Path(path)
         if p.name == "optimizer" and p.parent.name.startswith(f".tmp-step-{step}-"):
-            tensors = {}; T._encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
+            from rmkd_nb.checkpoints import _encode
+            tensors = {}; _encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
             with open(p.with_name("optimizer.safetensors"), "wb") as fh:
                 fh.write(data[:len(data) // 2]); fh.flush(); os.fsync(fh.fileno())
             die()

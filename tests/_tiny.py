@@ -146,7 +146,7 @@ def run_mlp(out, strategy="uniform", nan_idx=(), **cfg):
 
 def agent_states(run_dir) -> list:
     "Every process's strategy `state_dict` from the run's final checkpoint (one per rank)."
-    from rmkd_nb.trainer import find_checkpoints, load_tree
+    from rmkd_nb.checkpoints import find_checkpoints, load_tree
     return load_tree(find_checkpoints(run_dir)[-1][1] / "strategy")
 
 

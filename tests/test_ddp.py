@@ -7,7 +7,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _tiny
-from rmkd_nb.trainer import WeightLog
+from rmkd_nb.weightlog import WeightLog
 
 TINY = str(Path(__file__).parent / "_tiny.py")
 # 45 examples, global batch 8, grad_accum 2: the last group holds a full batch and one of 5 examples (shares 3 + 2).

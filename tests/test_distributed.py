@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from rmkd_nb.experiment import find_glue_dir
-from rmkd_nb.trainer import WeightLog
+from rmkd_nb.weightlog import WeightLog
 
 ROOT = Path(__file__).resolve().parent.parent
 GLUE = find_glue_dir(ROOT)

@@ -11,7 +11,7 @@ ON = os.environ.get("RMKD_GPU") == "1"
 pytestmark = pytest.mark.skipif(not ON, reason="GPU tests: RMKD_GPU=1 on a CUDA machine (bench/gpu_check.sh run)")
 
 from rmkd_nb.experiment import find_glue_dir, run_experiment
-from rmkd_nb.trainer import WeightLog
+from rmkd_nb.weightlog import WeightLog
 
 GLUE = find_glue_dir(Path(__file__).resolve().parent.parent)
 

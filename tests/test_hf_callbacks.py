@@ -9,7 +9,8 @@ from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArgumen
 sys.path.insert(0, str(Path(__file__).parent))
 import _tiny
 from rmkd_nb.core import DistillConfig
-from rmkd_nb.trainer import DistillTrainer, TrainerState, find_checkpoints
+from rmkd_nb.trainer import DistillTrainer, TrainerState
+from rmkd_nb.checkpoints import find_checkpoints
 
 
 def trainer(out, callbacks=(), **cfg):
@@ -83,7 +84,7 @@ def test_hf_early_stopping_stops_where_its_rule_says(tmp_path):
 
 def test_explorer_callback_is_a_trainer_callback_fed_live(tmp_path):
     from rmkd_nb.viz import TrajectoryExplorer, ExplorerCallback
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     ex = TrajectoryExplorer(None); cb = ex.callback; cb.every = 0
     assert isinstance(cb, TrainerCallback) and isinstance(cb, ExplorerCallback)
     trainer(tmp_path/"run", [cb], epochs=1).train()

@@ -9,7 +9,8 @@ from safetensors.torch import load_file
 sys.path.insert(0, str(Path(__file__).parent))
 import _tiny
 from rmkd_nb.core import ConfigError
-from rmkd_nb.trainer import DistillTrainer, TrainerState, find_checkpoints
+from rmkd_nb.trainer import DistillTrainer, TrainerState
+from rmkd_nb.checkpoints import find_checkpoints
 from test_hf_callbacks import trainer, rows
 
 ROOT = Path(__file__).resolve().parents[1]

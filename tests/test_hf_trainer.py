@@ -9,7 +9,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import _tiny
 from rmkd_nb.core import DistillConfig
-from rmkd_nb.trainer import DistillTrainer, load_tree, training_arguments
+from rmkd_nb.trainer import DistillTrainer, training_arguments
+from rmkd_nb.checkpoints import load_tree
 from rmkd_nb.hf import DistillationTrainer
 
 TOL = 1e-5   # max |loss difference| per step over 16 steps (float32 on CPU; the two differ in summation order only)

@@ -10,7 +10,7 @@ import torch
 
 from rmkd_nb.core import ConfigError, DistillConfig
 from rmkd_nb.experiment import check_run, load_data, run_experiment
-from rmkd_nb.trainer import WeightLog
+from rmkd_nb.weightlog import WeightLog
 
 GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
 HERE = Path(__file__).parent
@@ -54,7 +54,7 @@ def _student(run):
 
 def _strategy_state(run):
     ck = sorted((Path(run) / "checkpoints").glob("step-*"))[-1]
-    from rmkd_nb.trainer import load_tree
+    from rmkd_nb.checkpoints import load_tree
     return load_tree(ck / "strategy")[0]
 
 
@@ -179,7 +179,7 @@ def test_rl_paper_three_phases_and_resume_after_sigkill(tmp_path):
     rc, log = _forked(c(tmp_path / "run"), "step:8")   # the newest checkpoint (step 7) is mid-episode
     assert rc == -signal.SIGKILL, log.read_text()[-3000:]
     assert not (tmp_path / "run" / "result.json").exists()
-    from rmkd_nb.trainer import find_checkpoints
+    from rmkd_nb.checkpoints import find_checkpoints
     assert find_checkpoints(tmp_path / "run")[-1][0] == 7
     run_experiment(c(tmp_path / "run"), figures=False)   # resumes from step 7
     assert _train_rows(tmp_path / "run") == _train_rows(tmp_path / "ref")

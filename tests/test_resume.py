@@ -8,7 +8,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _tiny
-from rmkd_nb.trainer import WeightLog, find_checkpoints
+from rmkd_nb.weightlog import WeightLog
+from rmkd_nb.checkpoints import find_checkpoints
 
 TINY = str(Path(__file__).parent / "_tiny.py")
 OPTS = dict(dropout=0.1, chunk_rows=8)   # dropout on: RNG states must come back; chunk per step: the log is truncated

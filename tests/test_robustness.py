@@ -582,7 +582,7 @@ def _student(run):
 
 def assert_same_run(a, b, what):
     "Two run directories hold the same final/best metrics, metrics rows, weight log and student parameters, bit for bit."
-    from rmkd_nb.trainer import WeightLog
+    from rmkd_nb.weightlog import WeightLog
     res = lambda x: json.loads(next(f for f in (Path(x)/"result.json", Path(x)/"train_result.json") if f.exists()).read_text())
     ra, rb = res(a), res(b)
     assert (ra["final"], ra["best"]) == (rb["final"], rb["best"]), f"{what}: final/best differ: {ra['final']} {ra['best']} vs {rb['final']} {rb['best']}"
@@ -601,7 +601,7 @@ def test_sigkill_at_random_points_resumes_bit_identical(tmp_path):
     restarted and run to the end (the reference: its training was never interrupted). Lane B: killed after a random
     mid-epoch step, restarted, killed inside a checkpoint write, restarted to the end. Both must end bit-identical."""
     from rmkd_nb.cache import TeacherCache
-    from rmkd_nb.trainer import find_checkpoints
+    from rmkd_nb.checkpoints import find_checkpoints
     rng = random.Random(9)
     steps = 12                                   # 48 sentence pairs / batch 8 = 6 steps per epoch, 2 epochs
     kill_step = rng.randint(3, 5)                # mid-epoch, after the checkpoint of step 2
@@ -770,7 +770,7 @@ class CheckpointWatch:
         return out, None
 
 def _assert_last_good_checkpoint(run, watch, fault_step, what):
-    from rmkd_nb.trainer import find_checkpoints
+    from rmkd_nb.checkpoints import find_checkpoints
     ck = find_checkpoints(run)
     assert ck and ck[-1][0] == fault_step - 1, f"{what}: checkpoints after the fault at step {fault_step}: {[s for s, _ in ck]}"
     keep = {k: v for k, v in watch.snap.items() if not k.startswith(".")}
