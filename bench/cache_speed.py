@@ -30,7 +30,8 @@ def main(argv=None):
     import torch
     torch.set_num_threads(args.threads)
     import datasets, transformers
-    transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error(); datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar(); transformers.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
     from rmkd_nb.core import write_json
     from rmkd_nb.data import load_task
     from rmkd_nb.cache import TeacherCache
@@ -42,7 +43,8 @@ def main(argv=None):
     ds = load_task(args.task, zoo["data_dir"], max_train_examples=sub.get("max_train_examples"),
                    max_eval_examples=dsub.get("max_eval_examples"), seed=sub.get("seed", dsub.get("seed", 0)))
     names = ds["train"].features["label"].names
-    teachers = [load_teacher(r["dir"], names, max_length=zoo["max_length"], batch_size=64, device="cpu", name=r["name"]) for r in zoo["teachers"]]
+    teachers = [load_teacher(r["dir"], names, max_length=zoo["max_length"], batch_size=64, device="cpu",
+                             name=r["name"]) for r in zoo["teachers"]]
 
     before = {p.name for p in (zdir/"cache").glob("*")} if (zdir/"cache").is_dir() else set()
     cache = TeacherCache.build(teachers, ds, zdir/"cache", batch_size=64)
@@ -87,9 +89,12 @@ def main(argv=None):
     w = max(len(k) for k in table)
     print("\n".join(f"{k:<{w}}  {v}" for k, v in table.items()))
     write_json(zdir/"cache_speed.json", dict(task=args.task, cache=str(cache.path), reused_cache=reused, table=table,
-                                             seconds=dict(build=cache.meta["build_seconds"], gather_mmap=t_mmap, gather_mem=t_mem,
+                                             seconds=dict(build=cache.meta["build_seconds"], gather_mmap=t_mmap,
+                                                          gather_mem=t_mem,
                                                           forward=t_fwd, per_teacher=per_teacher), bytes=size,
-                                             command="python bench/cache_speed.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))))
+                                             command="python bench/cache_speed.py "
+                                             + " ".join(shlex.quote(a) for a in (argv if argv is not None
+                                                                                  else sys.argv[1:]))))
     if args.doc != "none": write_zoo_doc(Path(args.zoo), Path(args.doc))
 
 

@@ -8,8 +8,9 @@ precisions run back to back (the order alternates between seeds, so a load chang
 each through `run_experiment` in this process with `torch.set_num_threads(--threads)`.
 
 Per run: seconds per optimizer step from the end of step 1 to the end of the last step (wall clock, and this
-process's CPU time, which a shared machine's load disturbs less), and the dev accuracy after the last epoch. The table gives the mean over seeds of each, the
-bf16/fp32 ratio of the step time per seed, and the dev accuracy difference against the fp32 seed-to-seed std.
+process's CPU time, which a shared machine's load disturbs less), and the dev accuracy after the last epoch. The
+table gives the mean over seeds of each, the bf16/fp32 ratio of the step time per seed, and the dev accuracy
+difference against the fp32 seed-to-seed std.
 
 Run: `python bench/cpu_bf16.py --seeds 3` (about 15 min on 2 shared cores). The last line is one JSON object.
 """
@@ -26,7 +27,8 @@ def parse_args(argv=None):
     p.add_argument("--size", type=int, default=1000, help="SST-2 training sentences")
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=2, help="torch threads")
-    p.add_argument("--data-dir", default=None, help="GLUE directory (default: shared/data/glue beside or above the repo)")
+    p.add_argument("--data-dir", default=None,
+                   help="GLUE directory (default: shared/data/glue beside or above the repo)")
     p.add_argument("--out", default=None, help="run directories go here (default: a temporary directory)")
     return p.parse_args(argv)
 
@@ -51,7 +53,8 @@ def one_run(prec: str, seed: int, args, root: Path) -> dict:
     res = run_experiment(cfg, callbacks=[clock], figures=False, where=f"cpu_bf16 {prec} seed {seed}")
     tr = res["train"]
     return {"precision": prec, "seed": seed, "steps": tr["steps"]} | clock.per_step() | {
-            "accuracy": res["final"]["accuracy"], "mixed_precision": tr["mixed_precision"], "torch_threads": torch.get_num_threads()}
+            "accuracy": res["final"]["accuracy"], "mixed_precision": tr["mixed_precision"],
+            "torch_threads": torch.get_num_threads()}
 
 
 def table(rows: list, args) -> list[str]:
@@ -66,7 +69,9 @@ def table(rows: list, args) -> list[str]:
         L.append(f"| {p} | {mean(p, 'step_s'):.3f} | {mean(p, 'cpu_s_per_step'):.3f} | "
                  f"{100 * mean(p, 'accuracy'):.1f} ± {100 * sd(p, 'accuracy'):.1f} |")
     d = [by["bf16", s]["accuracy"] - by["fp32", s]["accuracy"] for s in seeds]
-    L += ["", f"bf16 / fp32 step time, per seed: {', '.join(f'{x:.2f}' for x in ratio)} (median {statistics.median(ratio):.2f}); "
+    L += ["",
+          f"bf16 / fp32 step time, per seed: {', '.join(f'{x:.2f}' for x in ratio)} (median "
+          f"{statistics.median(ratio):.2f}); "
           f"dev accuracy bf16 - fp32, per seed: {', '.join(f'{100 * x:+.1f}' for x in d)} points "
           f"(fp32 seed std {100 * sd('fp32', 'accuracy'):.1f})"]
     return L

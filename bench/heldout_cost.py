@@ -38,7 +38,8 @@ def main():
     from rmkd_nb.trainer import DistillTrainer
     from datasets.utils.logging import disable_progress_bar; disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="rmkd-heldout-"))
-    base = DistillConfig(task="sst2", data_dir=str(find_glue_dir(REPO)), max_train_examples=a.size, reward_examples=a.reward,
+    base = DistillConfig(task="sst2", data_dir=str(find_glue_dir(REPO)), max_train_examples=a.size,
+                         reward_examples=a.reward,
                          max_eval_examples=32, max_length=64, teacher_max_length=64, student="minilm-l6:3", epochs=1.0,
                          batch_size=32, lr=2e-4, seed=0, device="cpu", precision="fp32", cache_dir=str(work / "cache"),
                          keep_checkpoints="none", log_weights=True)
@@ -58,7 +59,9 @@ def main():
             def timed(key, n, inner=inner, spent=spent):
                 c, w = time.process_time(), time.perf_counter()
                 try: return inner(key, n)
-                finally: spent["cpu"] += time.process_time() - c; spent["wall"] += time.perf_counter() - w; spent["calls"] += 1
+                finally:
+                    spent["cpu"] += time.process_time() - c; spent["wall"] += time.perf_counter() - w
+                    spent["calls"] += 1
             tr.heldout = timed
             c, w = time.process_time(), time.perf_counter(); tr.train()
             r = {"epoch_cpu_s": time.process_time() - c, "epoch_wall_s": time.perf_counter() - w,
@@ -66,13 +69,15 @@ def main():
             print(json.dumps({"row": name, "repeat": rep} | r), flush=True)
             if name not in best or r["epoch_cpu_s"] < best[name]["epoch_cpu_s"]: best[name] = r
     h, n = best["heldout"], best["no_heldout"]
-    cmd = (f"python bench/heldout_cost.py --size {a.size} --reward {a.reward} --repeats {a.repeats} --episode {a.episode}"
+    cmd = (f"python bench/heldout_cost.py --size {a.size} --reward {a.reward} --repeats {a.repeats} --episode "
+           f"{a.episode}"
            f" --heldout-examples {a.heldout_examples}")
     steps = -(-a.size // 32)
     L = ["<!-- heldout -->", "## The agent's held-out reward (`rl_paper`): cost per epoch", "",
          f"Command: `{cmd}`", "",
-         f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}; torch {torch.__version__}; load "
-         f"average at the end {os.getloadavg()[0]:.2f}; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
+         f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}; torch {torch.__version__}; "
+         f"load average at the end {os.getloadavg()[0]:.2f}; "
+         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
          f"The machine was shared: read the CPU-time columns.", "",
          f"Setting: SST-2, {a.size} training sentences ({steps} steps of 32), {a.reward} held out as the reward split, "
          f"max length 64, one epoch, student = first 3 layers of MiniLM-L6, one torch thread, no dev evaluation; "
@@ -81,9 +86,11 @@ def main():
          f"{a.repeats} interleaved runs per row (CPU time).", "",
          "| row | epoch s (CPU) | epoch s (wall) | held-out passes s (CPU) | held-out share of the epoch |",
          "|---|---:|---:|---:|---:|",
-         f"| `rl_paper` (held-out reward) | {h['epoch_cpu_s']:.2f} | {h['epoch_wall_s']:.2f} | {h['heldout_cpu_s']:.2f} | "
+         f"| `rl_paper` (held-out reward) | {h['epoch_cpu_s']:.2f} | {h['epoch_wall_s']:.2f} | "
+         f"{h['heldout_cpu_s']:.2f} | "
          f"{h['heldout_cpu_s'] / h['epoch_cpu_s']:.3f} |",
-         f"| the same agent, `reward=\"lookahead\"` (no held-out passes) | {n['epoch_cpu_s']:.2f} | {n['epoch_wall_s']:.2f} | — | — |",
+         f"| the same agent, `reward=\"lookahead\"` (no held-out passes) | {n['epoch_cpu_s']:.2f} | "
+         f"{n['epoch_wall_s']:.2f} | — | — |",
          "", f"Ratio, epoch CPU time with / without the held-out passes: **{h['epoch_cpu_s'] / n['epoch_cpu_s']:.3f}** "
          f"(wall: {h['epoch_wall_s'] / n['epoch_wall_s']:.3f}). The passes cost about "
          f"2 × heldout_examples / (episode × batch) no-grad forwards per training example; fewer `heldout_examples` "
@@ -92,7 +99,8 @@ def main():
     print(text)
     if not a.no_doc:
         doc = Path(a.doc); old = doc.read_text() if doc.exists() else ""
-        new = (re.sub(r"<!-- heldout -->.*?<!-- /heldout -->", lambda m: text, old, flags=re.S) if "<!-- heldout -->" in old
+        new = (re.sub(r"<!-- heldout -->.*?<!-- /heldout -->", lambda m: text, old, flags=re.S)
+               if "<!-- heldout -->" in old
                else old.rstrip("\n") + "\n\n" + text)
         from rmkd_nb.core import atomic_write
         with atomic_write(doc) as f: f.write(new.rstrip("\n") + "\n")

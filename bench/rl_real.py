@@ -21,20 +21,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # name -> (strategy, options, config overrides, what it tests)
 VARIANTS = {
-    "agent_lr_0.05": ("rl", {"lr": 0.05}, {}, "agent learning rate 0.05 instead of 0.01: does the agent learn too slowly in ~100 steps?"),
+    "agent_lr_0.05": ("rl", {"lr": 0.05}, {},
+                      "agent learning rate 0.05 instead of 0.01: does the agent learn too slowly in ~100 steps?"),
     "paper_schedule": ("rl", {"warmup_epochs": 1, "pretrain_epochs": 1}, {"epochs": 4.0},
-                       "the paper's schedule: 1 epoch uniform KD, 1 epoch agent pre-training with the student frozen, 2 joint "
-                       "(4 epochs, so the student still gets 3 epochs of updates)"),
+                       "the paper's schedule: 1 epoch uniform KD, 1 epoch agent pre-training with the student frozen, "
+                       "2 joint (4 epochs, so the student still gets 3 epochs of updates)"),
     "reward_ce_after": ("rl", {"reward": "ce_after", "credit": "example"}, {},
-                        "the paper's first reward: minus the student's CE on the gold label after the step, one reward per example"),
+                        "the paper's first reward: minus the student's CE on the gold label after the step, one reward "
+                        "per example"),
     "reward_loss": ("rl", {"reward": "loss", "credit": "example"}, {},
                     "the paper's second reward: minus the distillation loss, one reward per example"),
     "no_label_features": ("rl", {"features": "repr"}, {},
-                          "state of the student's and teachers' representations only (no gold-label CE, no teacher probabilities)"),
+                          "state of the student's and teachers' representations only (no gold-label CE, no teacher "
+                          "probabilities)"),
     "uniform_4000_examples": ("uniform", {}, {"max_train_examples": 4000},
-                              "uniform with 4,000 training examples instead of the sweep's subset: a bigger budget for the student"),
+                              "uniform with 4,000 training examples instead of the sweep's subset: a bigger budget for "
+                              "the student"),
     "rl_4000_examples": ("rl", {}, {"max_train_examples": 4000},
-                         "the default agent with 4,000 training examples: does it pull away from uniform with more steps?"),
+                         "the default agent with 4,000 training examples: does it pull away from uniform with more "
+                         "steps?"),
     # subset_seed 1 draws 1,000 other training examples; docs/rl_real.md counts how many the teachers trained on
     "heldout_uniform": ("uniform", {}, {"subset_seed": 1},
                         "uniform on 1,000 examples the teachers (mostly) did not train on (subset_seed 1)"),
@@ -58,7 +63,8 @@ def run_variants(task, names, workers, runs_root):
         spec = {"name": f"{task}/{name}", "engine": "direct", "png": False, "workers": workers,
                 "base": base | over | {"strategy": strategy, "strategy_options": opts}, "grid": {"seed": seeds}}
         s = run_sweep(spec, runs_root=runs_root)
-        print(f"{task}/{name}: {len(s['done'])} done, {s['skipped']} skipped, {len(s['failed'])} failed, {s['wall_s']:.0f} s", flush=True)
+        print(f"{task}/{name}: {len(s['done'])} done, {s['skipped']} skipped, {len(s['failed'])} failed, "
+              f"{s['wall_s']:.0f} s", flush=True)
 
 
 def diagnose(run_dir) -> dict:
@@ -72,7 +78,7 @@ def diagnose(run_dir) -> dict:
 def selection_stats(log:dict,    # `WeightLog.read` output: epoch, idx, weights, probs (optional)
                     arrays:dict, # the teacher cache's training arrays: idx, labels, logits
                    ) -> dict:
-    "On the log's last epoch: mean weight per teacher, and the AUC of the selection probabilities against teacher-right."
+    "On the log's last epoch: mean weight per teacher, and the AUC of the selection probabilities vs teacher-right."
     from rmkd_nb.viz import Run, selection_auc
     logits, labels = np.asarray(arrays["logits"], np.float64), np.asarray(arrays["labels"])
     logp = logits - logits.max(-1, keepdims=True); logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
@@ -87,7 +93,8 @@ def values(rs, metric): return rs, np.array([r["final"][metric] for r in rs])
 
 
 def zoo_overlap(task):
-    "`f(config)`: how many of a run's training examples the teacher zoo trained on (None without runs/zoo/<task>/zoo.json)."
+    """`f(config)`: how many of a run's training examples the teacher zoo trained on (None without
+    runs/zoo/<task>/zoo.json)."""
     zf = ROOT/"runs"/"zoo"/task/"zoo.json"
     if not zf.exists(): return lambda config: None
     from rmkd_nb.data import load_task
@@ -97,31 +104,39 @@ def zoo_overlap(task):
     return lambda config: len(ids(config.get("max_train_examples"), config.get("subset_seed", 0)) & zoo)
 
 
-def fmt(v): return f"{100*v.mean():.1f} ± {100*v.std(ddof=1):.1f}" if len(v) > 1 else (f"{100*v[0]:.1f}" if len(v) else "–")
+def fmt(v):
+    return f"{100*v.mean():.1f} ± {100*v.std(ddof=1):.1f}" if len(v) > 1 else (f"{100*v[0]:.1f}" if len(v) else "–")
 
 
 def report(tasks, runs_root, out, command):
     from rmkd_nb.data import get_task
     from rmkd_nb.sweep import collect_results
     L = ["# RL-KD on real data: what the agent selects, and what changes the student", "",
-         f"Generated by `{command}`. Each variant uses its task's reproduction-sweep settings (`bench/sweeps/<task>.yaml`) "
-         "and seeds; `rl` and `uniform` are the reproduction sweep's own runs. *weights*: the mean KD weight the agent gave each "
-         "teacher on the last epoch. *selection AUC*: how well the agent's per-example selection probabilities separate "
-         "(example, teacher) pairs where the teacher's prediction is right from those where it is wrong, on the last epoch "
-         "(0.5: no separation; the synthetic benchmark reaches 0.93, `docs/synthetic.md`).", ""]
+         f"Generated by `{command}`. Each variant uses its task's reproduction-sweep settings "
+         f"(`bench/sweeps/<task>.yaml`) "
+         "and seeds; `rl` and `uniform` are the reproduction sweep's own runs. *weights*: the mean KD weight the agent "
+         "gave each "
+         "teacher on the last epoch. *selection AUC*: how well the agent's per-example selection probabilities "
+         "separate "
+         "(example, teacher) pairs where the teacher's prediction is right from those where it is wrong, on the last "
+         "epoch (0.5: no separation; the synthetic benchmark reaches 0.93, `docs/synthetic.md`).", ""]
     for task in tasks:
         metric, sweep = get_task(task).main_metric, collect_results(ROOT/"runs"/task)
-        plain = lambda s: values([r for r in sweep if r["strategy"] == s and not r["config"].get("strategy_options")], metric)
+        plain = lambda s: values([r for r in sweep if r["strategy"] == s and not r["config"].get("strategy_options")],
+                                 metric)
         rows = [("uniform", "fixed equal weights (reference)", plain("uniform")),
                 ("rl", "the default: kd_lookahead reward, per-teacher credit, lr 0.01, no warm-up", plain("rl")),
-                ("rl_soft", "the default agent in soft mode: its probabilities, normalised, are the weights", plain("rl_soft"))]
+                ("rl_soft", "the default agent in soft mode: its probabilities, normalised, are the weights",
+                 plain("rl_soft"))]
         for name, (_, _, _, about) in VARIANTS.items():
             d = Path(runs_root)/task/name
             rs, v = values(collect_results(d) if d.exists() else [], metric)
             if len(rs): rows.append((name, about, (rs, v)))
         shared = zoo_overlap(task)
         accs = {}   # the training examples a variant drew -> the teachers' accuracy on them
-        L += [f"## {task}", "", f"| variant | what it tests | dev {metric} | seeds | weights ({', '.join(teacher_names(rows))}) | selection AUC | AUC per teacher |",
+        L += [f"## {task}", "",
+              f"| variant | what it tests | dev {metric} | seeds | weights ({', '.join(teacher_names(rows))}) | "
+              f"selection AUC | AUC per teacher |",
               "|---|---|---|---|---|---|---|"]
         for name, about, (rs, v) in rows:
             diag = [diagnose(r["_dir"]) for r in rs] if rs and rs[0]["strategy"] != "uniform" else []
@@ -135,13 +150,16 @@ def report(tasks, runs_root, out, command):
                 if key not in accs: accs[key] = acc["train"] + [shared(c)]
                 accs["dev"] = acc["validation"] + [None]
         if accs:
-            L += ["", "Teacher accuracy on the training examples a variant draws (what the agent sees) and on dev (what the student "
+            L += ["",
+                  "Teacher accuracy on the training examples a variant draws (what the agent sees) and on dev (what "
+                  "the student "
                   "is judged on), and how many of those examples are in the teacher zoo's training subset "
                   "(`runs/zoo/<task>/zoo.json`; t1 trained on half of that subset):", "",
                   "| examples | " + " | ".join(teacher_names(rows)) + " | in the zoo's training subset |",
                   "|---|" + "---|" * (len(teacher_names(rows)) + 1)]
             for split, a in sorted(accs.items(), key=lambda kv: kv[0] == "dev"):
-                L.append(f"| {split} | " + " | ".join(f"{x:.3f}" for x in a[:-1]) + f" | {'–' if a[-1] is None else a[-1]} |")
+                L.append(f"| {split} | " + " | ".join(f"{x:.3f}"
+                                                      for x in a[:-1]) + f" | {'–' if a[-1] is None else a[-1]} |")
         L.append("")
     from rmkd_nb.core import atomic_write
     with atomic_write(out) as f: f.write("\n".join(L) + "\n")

@@ -62,26 +62,33 @@ def main():
     add("overview scatter (2000-point sample)", lambda: viz.overview(run))
     add("compare_runs (1 run)", lambda: viz.compare_runs([d]))
 
-    t0 = time.perf_counter(); import ipywidgets, plotly.graph_objects as go; go.FigureWidget(); t_imp = time.perf_counter() - t0
+    t0 = time.perf_counter(); import ipywidgets, plotly.graph_objects as go; go.FigureWidget()
+    t_imp = time.perf_counter() - t0
     rows.append(("one-time: import ipywidgets + plotly FigureWidget (anywidget, nbformat)", t_imp, float("nan"), None))
-    tx = add("TrajectoryExplorer(run dir): open (load + index + figures)", lambda: viz.TrajectoryExplorer(d), payload=False)
+    tx = add("TrajectoryExplorer(run dir): open (load + index + figures)", lambda: viz.TrajectoryExplorer(d),
+             payload=False)
     def sel():
         tx.index.value = pick()[0]
         return tx.fig
     add("TrajectoryExplorer redraw: type a new idx", sel)
-    add("TrajectoryExplorer redraw: smoothing slider", lambda: (setattr(tx.smooth, "value", round(float(rng.uniform(.1, .9)), 2)), tx.fig)[1])
+    add("TrajectoryExplorer redraw: smoothing slider",
+        lambda: (setattr(tx.smooth, "value", round(float(rng.uniform(.1, .9)), 2)), tx.fig)[1])
     def srch():
         tx.search.value = "witty tender " + str(rng.integers(100)); return tx.matches
     add("TrajectoryExplorer: text search over 67k texts", srch, payload=False)
     hx = viz.HeatmapExplorer(run)
-    add("HeatmapExplorer redraw: change teacher", lambda: (setattr(hx.teacher, "value", run.teacher_names[int(rng.integers(run.num_teachers))] if hx.teacher.value == "argmax" else "argmax"), hx.fig)[1])
+    add("HeatmapExplorer redraw: change teacher",
+        lambda: (setattr(hx.teacher, "value", run.teacher_names[int(rng.integers(run.num_teachers))]
+                         if hx.teacher.value == "argmax" else "argmax"), hx.fig)[1])
 
     print(f"\nviz speed: {len(run.log['idx']):,} log rows ({a.n:,} examples x {a.epochs} epochs, K={a.teachers}); "
-          f"synthetic run written in {t_make:.1f} s; {platform.processor() or platform.machine()}, python {platform.python_version()}\n")
+          f"synthetic run written in {t_make:.1f} s; {platform.processor() or platform.machine()}, python "
+          f"{platform.python_version()}\n")
     print(f"| what | first call (ms) | median of next {a.repeat} (ms) | JSON to browser (kB) |")
     print("|---|---:|---:|---:|")
     for name, first, med, kb in rows:
-        print(f"| {name} | {first * 1e3:.0f} | {'' if med != med else f'{med * 1e3:.0f}'} | {'' if kb is None else f'{kb:.0f}'} |")
+        print(f"| {name} | {first * 1e3:.0f} | {'' if med != med else f'{med * 1e3:.0f}'} | "
+              f"{'' if kb is None else f'{kb:.0f}'} |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['REPORT_TO', 'METRICS', 'ALIASES', 'VALUE_ALIASES', 'ConfigError', 'Registry', 'seed_everything', 'get_device',
@@ -108,18 +109,21 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 # %% ../nbs/00_core.ipynb #1f93d9a7
-def opt(default=None, help:str="", alias:str|None=None, factory=None): # factory: for list/dict defaults
-    "A `DistillConfig` field: its `help` (shown by `rmkd run --help`, `HfArgumentParser`) and a TrainingArguments alias."
+def opt(default=None,  # the field's default (for lists and dicts: give `factory`)
+        help:str="",   # shown by `rmkd run --help` and `HfArgumentParser`
+        alias:str|None=None, # the `TrainingArguments` name of the same meaning, e.g. "learning_rate"
+        factory=None): # a callable making the default, for list/dict fields
+    "A `DistillConfig` field: its `help` and, where `TrainingArguments` has one, its alias."
     md = {"help": help} | ({"aliases": [f"--{alias}"]} if alias else {})
     return field(default_factory=factory, metadata=md) if factory else field(default=default, metadata=md)
 
-REPORT_TO = ("none", "all", "tensorboard", "wandb", "mlflow", "trackio", "comet_ml", "aim", "clearml", "dvclive", "swanlab")
+REPORT_TO = ("none", "all", "tensorboard", "wandb", "mlflow", "trackio", "comet_ml", "aim", "clearml", "dvclive",
+             "swanlab")
 METRICS = ("accuracy", "f1", "macro_f1", "mcc")
 
+# %% ../nbs/00_core.ipynb #877bef13
 @dataclass
-class DistillConfig:
-    "Configuration of one distillation run."
-    # data
+class _Data:
     task: str = opt("sst2", "GLUE task name (see rmkd_nb.data.TASKS), or 'custom' / a name of your own with train_file")
     data_dir: str|None = opt(None, "local GLUE directory; None: the Hugging Face hub (network needed)")
     train_file: str|None = opt(None, "your training file (name your task in task): .csv, .tsv (tab-separated, quoting "
@@ -136,7 +140,10 @@ class DistillConfig:
     max_length: int = opt(128, "student's maximum sequence length")
     metrics: list[str] = opt(help=f"metrics of a task of your own, the first is the main one ({', '.join(METRICS)}); "
                                   "empty: accuracy (GLUE tasks use their own)", factory=list)
-    # models
+
+# %% ../nbs/00_core.ipynb #9e59d7e2
+@dataclass
+class _Models:
     student: str = opt("tiny", "'tiny' (random small BERT), a model dir or hub id, or '<model>:<k>' (its first k layers)")
     teachers: list[str] = opt(help="teacher model dirs or hub ids (or 'tfidf:uni' ...); empty: three TF-IDF teachers",
                               factory=list)
@@ -145,13 +152,19 @@ class DistillConfig:
     allow_untrained_teachers: bool = opt(False, "accept a teacher whose classifier head is newly initialised on load")
     teacher_max_length: int = opt(128, "teachers' maximum sequence length")
     cache_dir: str = opt("runs/cache", "where teacher-output caches live (shared across runs)")
-    # method
+
+# %% ../nbs/00_core.ipynb #e5c9a30c
+@dataclass
+class _Method:
     strategy: str = opt("uniform", "weighting strategy name, e.g. uniform, ca_mkd, single:0, rl")
     strategy_options: dict|str|None = opt(help="options passed to the strategy, e.g. '{mode: soft}'", factory=dict)
     temperature: float = opt(2.0, "KD temperature T > 0")
     alpha: float = opt(0.5, "KD share in [0, 1]: (1-alpha) CE + alpha T^2 KD")
     hidden_weight: float = opt(0.0, "weight of the pooled-representation MSE term (0: off)")
-    # optimisation
+
+# %% ../nbs/00_core.ipynb #a4d11f8e
+@dataclass
+class _Optimisation:
     epochs: float = opt(3.0, "training epochs (> 0)", "num_train_epochs")
     batch_size: int = opt(32, "per-device training batch size", "per_device_train_batch_size")
     eval_batch_size: int = opt(128, "per-device evaluation batch size", "per_device_eval_batch_size")
@@ -162,7 +175,10 @@ class DistillConfig:
     max_grad_norm: float = opt(1.0, "gradient clipping (0: off)")
     precision: str = opt("auto", "auto | fp32 | bf16 | fp16")
     seed: int = opt(42, "one seed for the whole run")
-    # running
+
+# %% ../nbs/00_core.ipynb #9a7977a9
+@dataclass
+class _Running:
     output_dir: str = opt("runs/default", "where checkpoints, logs, the student and result.json go")
     overwrite: bool = opt(False, "replace a finished run in output_dir")
     resume: bool = opt(True, "continue from the last checkpoint in output_dir when there is one")
@@ -177,101 +193,20 @@ class DistillConfig:
     log_weights: bool = opt(True, "keep the per-example weight log")
     report_to: list[str] = opt(help=f"trackers beside metrics.jsonl: {' | '.join(REPORT_TO)}", factory=lambda: ["none"])
 
+# %% ../nbs/00_core.ipynb #18b4d73a
+@dataclass
+class DistillConfig(_Running, _Optimisation, _Method, _Models, _Data):
+    "Configuration of one distillation run."
     def __post_init__(self): # option strings from HfArgumentParser or papermill become mappings
         for name in ("strategy_options", "label_map"): setattr(self, name, _mapping(getattr(self, name), name))
 
-    @classmethod
-    def from_dict(cls, d:dict, where:str="config"): # `where`: the source, named in errors
-        "Build a config from a dict (TrainingArguments names accepted), refusing unknown keys and wrong types."
-        if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping of config keys, got {type(d).__name__}")
-        d = resolve_aliases(d, where)
-        known = {f.name: f for f in fields(cls)}
-        unknown = [k for k in d if k not in known]
-        if unknown:
-            import difflib
-            names = list(known) + list(ALIASES) + list(VALUE_ALIASES)
-            hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m:=difflib.get_close_matches(str(k), names, 1)) else "") for k in unknown]
-            raise ConfigError(f"{where}: unknown config key(s) {', '.join(hints)}")
-        hints = typing.get_type_hints(cls)
-        kw = {k: _coerce(v, hints[k], f"{where}: {k}") for k, v in d.items()}
-        return cls(**kw).validate(where)
-
-    @classmethod
-    def from_file(cls, path): # a .json, .yaml or .yml file
-        "Load a config file."
-        path = Path(path)
-        if not path.exists(): raise ConfigError(f"config file {path} does not exist")
-        text = path.read_text()
-        try:
-            if path.suffix in (".yaml", ".yml"):
-                import yaml; d = yaml.safe_load(text)
-            else: d = json.loads(text)
-        except Exception as e: raise ConfigError(f"config file {path} cannot be parsed: {e}") from None
-        return cls.from_dict(d or {}, where=str(path))
-
-    def to_dict(self): return asdict(self)
-    def to_json(self): return json.dumps(self.to_dict(), indent=2)
-    def to_yaml(self):
-        import yaml; return yaml.safe_dump(self.to_dict(), sort_keys=False)
-    def replace(self, where="override", **kw): return DistillConfig.from_dict({**self.to_dict(), **kw}, where=where)
-
-    def validate(self, where:str="config"):
-        "Check ranges; raise `ConfigError` naming the field and its value."
-        def bad(name, why): raise ConfigError(f"{where}: {name}={getattr(self, name)!r} {why}")
-        for name in ("temperature", "lr", "epochs"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0): bad(name, "must be a finite number > 0")
-        if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 1): bad("alpha", "must be in [0, 1]")
-        for name in ("hidden_weight", "weight_decay", "max_grad_norm"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0): bad(name, "must be a finite number >= 0")
-        if not (0 <= self.warmup_ratio < 1): bad("warmup_ratio", "must be in [0, 1)")
-        for name in ("batch_size", "eval_batch_size", "grad_accum", "max_length", "teacher_max_length"):
-            if getattr(self, name) < 1: bad(name, "must be an integer >= 1")
-        for name in ("eval_every", "save_every"):
-            if getattr(self, name) < 0: bad(name, "must be >= 0")
-        for name in ("max_train_examples", "max_eval_examples"):
-            v = getattr(self, name)
-            if v is not None and v < 1: bad(name, "must be None or >= 1")
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"): bad("precision", "must be one of auto, fp32, bf16, fp16")
-        if self.on_nan not in ("stop", "skip"): bad("on_nan", "must be 'stop' or 'skip'")
-        if self.keep_checkpoints not in ("last", "all", "none"): bad("keep_checkpoints", "must be 'last', 'all' or 'none'")
-        if not self.output_dir: bad("output_dir", "must be a directory path")
-        if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
-        if self.reward_file and self.reward_examples: bad("reward_file", "and reward_examples>0 both ask for a reward split; give one")
-        if self.reward_file and not self.train_file: bad("reward_file", "needs train_file; GLUE tasks use reward_examples")
-        for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch
-            v = getattr(self, f.name)
-            if isinstance(v, int) and not isinstance(v, bool) and not (0 <= v < 2**63): bad(f.name, "must be an integer in [0, 2**63)")
-        for name in ("teachers", "text_fields", "teacher_names", "metrics", "report_to"):
-            for x in getattr(self, name):
-                if not isinstance(x, str) or not x: bad(name, f"must be a list of non-empty strings (item {x!r})")
-        self._validate_hf(bad)
-        paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "reward_file", "output_dir",
-                                                 "cache_dir", "student")]
-        for name, v in paths + [("teachers", t) for t in self.teachers]:
-            if isinstance(v, str) and ("\x00" in v or len(v) > 4096):
-                raise ConfigError(f"{where}: {name}={v[:80]!r}{'...' if len(v) > 80 else ''} is not a usable path "
-                                  "(NUL byte or over 4096 characters)")
-        return self
-
-    def _validate_hf(self, bad): # the checks of report_to, metrics, teacher_names, label_map
-        if (u := [r for r in self.report_to if r not in REPORT_TO]): bad("report_to", f"has unknown tracker(s) {u}; one of {REPORT_TO}")
-        if len(self.report_to) > 1 and {"none", "all"} & set(self.report_to): bad("report_to", "'none'/'all' must stand alone")
-        if (u := [m for m in self.metrics if m not in METRICS]): bad("metrics", f"has unknown metric(s) {u}; one of {METRICS}")
-        if self.teacher_names and len(self.teacher_names) != len(self.teachers):
-            bad("teacher_names", f"must give one name per teacher in teachers ({len(self.teachers)} given)")
-        if len(set(self.teacher_names)) < len(self.teacher_names): bad("teacher_names", "must be distinct")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.label_map.items()):
-            bad("label_map", "must map label names (strings) to label names (strings)")
-
-# %% ../nbs/00_core.ipynb #43129114
+# %% ../nbs/00_core.ipynb #ca42150f
 ALIASES = {a[2:]: f.name for f in fields(DistillConfig) for a in f.metadata.get("aliases", [])}
 
 def _save_total_limit(v, where):
     if not (v is None or type(v) is int and v in (0, 1)):
-        raise ConfigError(f"{where}: save_total_limit={v!r}: a finished run keeps all, none or the last of its checkpoints; "
-                          "use None (all), 0 (none) or 1 (last), or keep_checkpoints")
+        raise ConfigError(f"{where}: save_total_limit={v!r}: a finished run keeps all, none or the last of its "
+                          "checkpoints; use None (all), 0 (none) or 1 (last), or keep_checkpoints")
     return {None: "all", 0: "none", 1: "last"}[v]
 
 def _tensorboard(v, where):
@@ -281,6 +216,7 @@ def _tensorboard(v, where):
 # names whose value is translated: (canonical name, value -> canonical value)
 VALUE_ALIASES = {"save_total_limit": ("keep_checkpoints", _save_total_limit), "tensorboard": ("report_to", _tensorboard)}
 
+# %% ../nbs/00_core.ipynb #c5bf528f
 def resolve_aliases(d:dict, where:str="config") -> dict: # a config dict, perhaps with TrainingArguments names
     "The dict with every alias (`learning_rate`, `num_train_epochs`, `save_total_limit`, ...) under its canonical name."
     out = {k: v for k, v in d.items() if k not in ALIASES and k not in VALUE_ALIASES}
@@ -293,6 +229,7 @@ def resolve_aliases(d:dict, where:str="config") -> dict: # a config dict, perhap
     if isinstance(out.get("report_to"), str): out["report_to"] = [out["report_to"]]   # as in TrainingArguments
     return out
 
+# %% ../nbs/00_core.ipynb #e4147015
 def _mapping(v, name:str): # a dict, None, or a YAML/JSON mapping as a string
     if v is None: return {}
     if not isinstance(v, str): return v
@@ -302,6 +239,11 @@ def _mapping(v, name:str): # a dict, None, or a YAML/JSON mapping as a string
     if not isinstance(d, dict): raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping")
     return d
 
+_TYPE_CHECKS = {float: lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
+                int: lambda x: isinstance(x, int) and not isinstance(x, bool),
+                bool: lambda x: isinstance(x, bool), str: lambda x: isinstance(x, str),
+                list: lambda x: isinstance(x, (list, tuple)), dict: lambda x: isinstance(x, dict)}
+
 def _coerce(v, hint, where):
     "Check `v` against a field's type hint; ints are accepted for floats, option strings for mappings."
     origin = typing.get_origin(hint); args = typing.get_args(hint)
@@ -309,14 +251,127 @@ def _coerce(v, hint, where):
         if v is None and type(None) in args: return None
         if isinstance(v, str) and str in args and dict in args: return _mapping(v, where)
         hint = next(a for a in args if a is not type(None)); origin = typing.get_origin(hint)
-    ok = {float: lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
-          int: lambda x: isinstance(x, int) and not isinstance(x, bool),
-          bool: lambda x: isinstance(x, bool), str: lambda x: isinstance(x, str),
-          list: lambda x: isinstance(x, (list, tuple)), dict: lambda x: isinstance(x, dict)}
-    check = ok.get(origin or hint)
+    check = _TYPE_CHECKS.get(origin or hint)
     if check is None or check(v):
         if hint is float:
             try: return float(v)
             except OverflowError: raise ConfigError(f"{where}={v!r} is too large for a float") from None
         return list(v) if (origin or hint) is list else v
     raise ConfigError(f"{where}={v!r} has type {type(v).__name__}, expected {getattr(origin or hint, '__name__', hint)}")
+
+# %% ../nbs/00_core.ipynb #3bbac96d
+@patch
+def _validate_numbers(self:DistillConfig, bad):
+    for name in ("temperature", "lr", "epochs"):
+        v = getattr(self, name)
+        if not (math.isfinite(v) and v > 0): bad(name, "must be a finite number > 0")
+    if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 1): bad("alpha", "must be in [0, 1]")
+    for name in ("hidden_weight", "weight_decay", "max_grad_norm"):
+        v = getattr(self, name)
+        if not (math.isfinite(v) and v >= 0): bad(name, "must be a finite number >= 0")
+    if not (0 <= self.warmup_ratio < 1): bad("warmup_ratio", "must be in [0, 1)")
+    for name in ("batch_size", "eval_batch_size", "grad_accum", "max_length", "teacher_max_length"):
+        if getattr(self, name) < 1: bad(name, "must be an integer >= 1")
+    for name in ("eval_every", "save_every"):
+        if getattr(self, name) < 0: bad(name, "must be >= 0")
+    for name in ("max_train_examples", "max_eval_examples"):
+        v = getattr(self, name)
+        if v is not None and v < 1: bad(name, "must be None or >= 1")
+
+# %% ../nbs/00_core.ipynb #760d5878
+@patch
+def _validate_choices(self:DistillConfig, bad):
+    if self.precision not in ("auto", "fp32", "bf16", "fp16"): bad("precision", "must be one of auto, fp32, bf16, fp16")
+    if self.on_nan not in ("stop", "skip"): bad("on_nan", "must be 'stop' or 'skip'")
+    if self.keep_checkpoints not in ("last", "all", "none"): bad("keep_checkpoints", "must be 'last', 'all' or 'none'")
+    if not self.output_dir: bad("output_dir", "must be a directory path")
+    if self.task == "custom" and not self.train_file: bad("train_file", "is required when task='custom'")
+    if self.reward_file and self.reward_examples:
+        bad("reward_file", "and reward_examples>0 both ask for a reward split; give one")
+    if self.reward_file and not self.train_file: bad("reward_file", "needs train_file; GLUE tasks use reward_examples")
+
+# %% ../nbs/00_core.ipynb #0533d4d5
+@patch
+def _validate_types(self:DistillConfig, bad):
+    for f in fields(self):   # integers must fit int64 (seeds, sizes): a huge one would fail deep inside torch
+        v = getattr(self, f.name)
+        if isinstance(v, int) and not isinstance(v, bool) and not (0 <= v < 2**63):
+            bad(f.name, "must be an integer in [0, 2**63)")
+    for name in ("teachers", "text_fields", "teacher_names", "metrics", "report_to"):
+        for x in getattr(self, name):
+            if not isinstance(x, str) or not x: bad(name, f"must be a list of non-empty strings (item {x!r})")
+
+@patch
+def _validate_paths(self:DistillConfig, where:str):
+    paths = [(n, getattr(self, n)) for n in ("data_dir", "train_file", "dev_file", "reward_file", "output_dir",
+                                             "cache_dir", "student")]
+    for name, v in paths + [("teachers", t) for t in self.teachers]:
+        if isinstance(v, str) and ("\x00" in v or len(v) > 4096):
+            raise ConfigError(f"{where}: {name}={v[:80]!r}{'...' if len(v) > 80 else ''} is not a usable path "
+                              "(NUL byte or over 4096 characters)")
+
+# %% ../nbs/00_core.ipynb #dff15476
+@patch
+def _validate_hf(self:DistillConfig, bad): # the checks of report_to, metrics, teacher_names, label_map
+    if (u := [r for r in self.report_to if r not in REPORT_TO]):
+        bad("report_to", f"has unknown tracker(s) {u}; one of {REPORT_TO}")
+    if len(self.report_to) > 1 and {"none", "all"} & set(self.report_to): bad("report_to", "'none'/'all' must stand alone")
+    if (u := [m for m in self.metrics if m not in METRICS]): bad("metrics", f"has unknown metric(s) {u}; one of {METRICS}")
+    if self.teacher_names and len(self.teacher_names) != len(self.teachers):
+        bad("teacher_names", f"must give one name per teacher in teachers ({len(self.teachers)} given)")
+    if len(set(self.teacher_names)) < len(self.teacher_names): bad("teacher_names", "must be distinct")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.label_map.items()):
+        bad("label_map", "must map label names (strings) to label names (strings)")
+
+# %% ../nbs/00_core.ipynb #1774bbeb
+@patch
+def validate(self:DistillConfig, where:str="config"): # `where`: the source, named in errors
+    "Check ranges; raise `ConfigError` naming the field and its value."
+    def bad(name, why): raise ConfigError(f"{where}: {name}={getattr(self, name)!r} {why}")
+    self._validate_numbers(bad); self._validate_choices(bad); self._validate_types(bad); self._validate_hf(bad)
+    self._validate_paths(where)
+    return self
+
+# %% ../nbs/00_core.ipynb #dca8ed4c
+@patch(cls_method=True)
+def from_dict(cls:DistillConfig, d:dict, where:str="config"): # `where`: the source, named in errors
+    "Build a config from a dict (TrainingArguments names accepted), refusing unknown keys and wrong types."
+    if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping of config keys, got {type(d).__name__}")
+    d = resolve_aliases(d, where)
+    known = {f.name: f for f in fields(cls)}
+    unknown = [k for k in d if k not in known]
+    if unknown:
+        import difflib
+        names = list(known) + list(ALIASES) + list(VALUE_ALIASES)
+        near = lambda k: difflib.get_close_matches(str(k), names, 1)
+        hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := near(k)) else "") for k in unknown]
+        raise ConfigError(f"{where}: unknown config key(s) {', '.join(hints)}")
+    hints = typing.get_type_hints(cls)
+    kw = {k: _coerce(v, hints[k], f"{where}: {k}") for k, v in d.items()}
+    return cls(**kw).validate(where)
+
+# %% ../nbs/00_core.ipynb #7adc3ee4
+@patch(cls_method=True)
+def from_file(cls:DistillConfig, path): # a .json, .yaml or .yml file
+    "Load a config file."
+    path = Path(path)
+    if not path.exists(): raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml; d = yaml.safe_load(text)
+        else: d = json.loads(text)
+    except Exception as e: raise ConfigError(f"config file {path} cannot be parsed: {e}") from None
+    return cls.from_dict(d or {}, where=str(path))
+
+@patch
+def to_dict(self:DistillConfig): return asdict(self)
+@patch
+def to_json(self:DistillConfig): return json.dumps(self.to_dict(), indent=2)
+@patch
+def to_yaml(self:DistillConfig):
+    import yaml; return yaml.safe_dump(self.to_dict(), sort_keys=False)
+@patch
+def replace(self:DistillConfig, where="override", **kw): # kw: the fields to change
+    "A copy with `kw` changed, checked as `from_dict` checks a dict."
+    return DistillConfig.from_dict({**self.to_dict(), **kw}, where=where)

@@ -29,7 +29,8 @@ def read_cache(entry, batch=256):
     peak, seen, checksum = mem()["private"], 0, 0.0
     for i, s in enumerate(range(0, len(order), batch)):
         out = cache.gather(torch.from_numpy(order[s:s + batch]), "train")
-        checksum += float(out.logits.sum()) + float(out.ce.sum()) + (float(out.pooled.sum()) if out.pooled is not None else 0.0)
+        checksum += (float(out.logits.sum()) + float(out.ce.sum())
+                     + (float(out.pooled.sum()) if out.pooled is not None else 0.0))
         seen += out.logits.shape[0]
         if i % 8 == 0: peak = max(peak, mem()["private"])
     m1 = mem(); peak = max(peak, m1["private"])

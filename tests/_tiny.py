@@ -43,7 +43,8 @@ def tokenizer(tmp_dir):
 
 
 def toy_task(tmp_dir, n_train=64, n_dev=32):
-    "Tokenized (train, dev) toy sentences, label 1 when most words come from the first half of the vocabulary; and the tokenizer."
+    """Tokenized (train, dev) toy sentences, label 1 when most words come from the first half of the vocabulary; and
+    the tokenizer."""
     from datasets import Dataset
     from rmkd_nb.data import tokenize_dataset
     tok = tokenizer(tmp_dir)
@@ -61,7 +62,8 @@ def tiny_bert(seed=0, dropout=0.1, num_labels=2):
     "A random 2-layer BERT, hidden size 32."
     from transformers import BertConfig, BertForSequenceClassification
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+    cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64,
                      max_position_embeddings=64, num_labels=num_labels, hidden_dropout_prob=dropout,
                      attention_probs_dropout_prob=dropout)
     return BertForSequenceClassification(cfg)
@@ -98,7 +100,8 @@ def run(out, data_dir, strategy="coin", dropout=0.1, hang_after_step=None, hang_
     train, dev, tok = toy_task(data_dir)
     cache = make_cache(teacher_logits(train["label"]), train["label"], teacher_names=["good", "fair", "poor"],
                        label_names=["neg", "pos"])
-    # fp32 pinned: these tests compare runs bit for bit (resume) or with a 1e-5 tolerance (DDP); precision="auto" is bf16
+    # fp32 pinned: these tests compare runs bit for bit (resume) or with a 1e-5 tolerance (DDP);
+    # precision="auto" is bf16
     # on a CPU with native bf16 instructions, whose rounding is not what they test
     config = DistillConfig(**{"output_dir": str(out), "epochs": 2, "batch_size": 8, "eval_batch_size": 16, "lr": 2e-3,
                               "seed": 0, "save_every": 3, "eval_every": 5, "precision": "fp32"} | cfg)
@@ -157,7 +160,8 @@ def student_params(run_dir) -> dict:
         from safetensors.torch import load_file
         return load_file(str(p))
     from transformers import BertForSequenceClassification
-    return {k: v.detach().clone() for k, v in BertForSequenceClassification.from_pretrained(Path(run_dir) / "student").state_dict().items()}
+    return {k: v.detach().clone() for k,
+            v in BertForSequenceClassification.from_pretrained(Path(run_dir) / "student").state_dict().items()}
 
 
 def history(run_dir) -> list:

@@ -55,7 +55,8 @@ def _notebook(run_dir: Path, first: int) -> dict:
         f"viz.teacher_share(ex.run, split_by_correct=True).update_layout(width=1000)",
     ]
     return {"nbformat": 4, "nbformat_minor": 5,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                        "language": "python"},
                          "language_info": {"name": "python"}},
             "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
                        "source": src} for i, src in enumerate(cells)]}
@@ -65,7 +66,8 @@ def _notebook(run_dir: Path, first: int) -> dict:
 def lab(tmp_path):
     "A JupyterLab server on a free localhost port, in an isolated config, serving tmp_path; yields (url, token)."
     from rmkd_nb.viz import synthetic_run, load_run
-    run_dir = Path(os.environ.get("RMKD_BROWSER_RUN") or synthetic_run(tmp_path/"run", n=600, K=3, epochs=6, batch_size=20, seed=0))
+    run_dir = Path(os.environ.get("RMKD_BROWSER_RUN")
+                   or synthetic_run(tmp_path/"run", n=600, K=3, epochs=6, batch_size=20, seed=0))
     run = load_run(run_dir); ex = run.index.examples
     first, second = int(ex[0]), int(ex[min(10, len(ex) - 1)])
     (tmp_path/"explorer.ipynb").write_text(json.dumps(_notebook(run_dir, first)))
@@ -78,8 +80,10 @@ def lab(tmp_path):
                         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path/"lab-workspaces"), "PYTHONPATH": str(REPO)}
     log = open(tmp_path/"lab.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                             "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-                             "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=", "--ServerApp.open_browser=False"]
+                             "--port-retries=0", f"--IdentityProvider.token={token}",
+                             f"--ServerApp.root_dir={tmp_path}",
+                             "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=",
+                             "--ServerApp.open_browser=False"]
                             + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
                             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -135,14 +139,16 @@ def _traj_state(drv):
 def test_trajectory_explorer_in_jupyterlab(lab, browser, tmp_path):
     try: _check_explorer(browser, **lab)
     except BaseException:
-        browser.save_screenshot(str(tmp_path/"failure.png")); print(f"screenshot of the failure: {tmp_path/'failure.png'}")
+        browser.save_screenshot(str(tmp_path/"failure.png"))
+        print(f"screenshot of the failure: {tmp_path/'failure.png'}")
         raise
 
 
 def _check_explorer(drv, url, token, first, second, n_examples, K):
     drv.get(f"{url}/lab/tree/explorer.ipynb?token={token}")
     _wait(lambda: drv.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"), what="the notebook to open")
-    _wait(lambda: "Idle" in drv.find_element(By.ID, "jp-main-statusbar").text, timeout=120, what="the kernel to start (status bar: Idle)")
+    _wait(lambda: "Idle" in drv.find_element(By.ID, "jp-main-statusbar").text, timeout=120,
+          what="the kernel to start (status bar: Idle)")
     # collapse the file browser so the screenshot shows the notebook
     for tab in drv.find_elements(By.CSS_SELECTOR, ".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current"): tab.click()
     # Run > Run All Cells
@@ -152,10 +158,12 @@ def _check_explorer(drv, url, token, first, second, n_examples, K):
     # the explorer renders: controls plus two plotly plots (trajectory, overview) with line traces
     _wait(lambda: len(drv.find_elements(By.CSS_SELECTOR, ".jp-Cell .js-plotly-plot")) >= 4, timeout=180,
           what="the plotly plots (explorer, overview, heatmap, share) to render")
-    title0, paths0 = _wait(lambda: (s := _traj_state(drv)) and len(s[1]) == K and s, what=f"{K} trajectory lines (one per teacher)")
+    title0, paths0 = _wait(lambda: (s := _traj_state(drv)) and len(s[1]) == K and s,
+                           what=f"{K} trajectory lines (one per teacher)")
     assert title0.startswith(f"#{first} ") and "gold" in title0, title0
     assert all(p and p.startswith("M") for p in paths0), paths0
-    pts = drv.find_elements(By.CSS_SELECTOR, ".jp-Cell .js-plotly-plot")[1].find_elements(By.CSS_SELECTOR, ".scatterlayer .trace path.point")
+    pts = (drv.find_elements(By.CSS_SELECTOR, ".jp-Cell .js-plotly-plot")[1]
+           .find_elements(By.CSS_SELECTOR, ".scatterlayer .trace path.point"))
     assert len(pts) >= min(1500, n_examples), len(pts)  # every example up to max_points (+ the ringed selection)
 
     # move the example selector: type another idx, press Enter

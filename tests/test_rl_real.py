@@ -1,4 +1,5 @@
-"""The agent diagnostics of bench/rl_real.py and rmkd_nb.viz.selection_auc, checked against scikit-learn on hand-made logs."""
+"""The agent diagnostics of bench/rl_real.py and rmkd_nb.viz.selection_auc, checked against scikit-learn on
+hand-made logs."""
 import importlib.util, sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ def test_selection_stats_match_sklearn():
     order = r.permutation(N)   # the log visits the examples in a shuffled order, over two epochs
     probs = r.random((2 * N, K)).astype(np.float32)     # the weight log stores float16; the viz reads float32
     weights = (probs / probs.sum(1, keepdims=True)).astype(np.float32)
-    log = {"epoch": np.repeat([0, 1], N), "idx": np.concatenate([order, order]) + 100, "probs": probs, "weights": weights}
+    log = {"epoch": np.repeat([0, 1], N), "idx": np.concatenate([order, order]) + 100, "probs": probs,
+           "weights": weights}
     out = rl_real.selection_stats(log, arrays)
     right = logits[order].argmax(-1) == labels[order][:, None]     # the last epoch's rows, in log order
     np.testing.assert_allclose(out["weights"], weights[N:].mean(0))
@@ -29,14 +31,15 @@ def test_selection_stats_nan_when_a_teacher_is_always_right():
     labels = np.array([0, 1, 0, 1]); logits = np.zeros((4, 2, 2), np.float32)
     logits[np.arange(4), 0, labels] = 1.0          # teacher 0 always right; teacher 1 always predicts class 0
     logits[:, 1, 0] = 1.0
-    log = {"epoch": np.zeros(4, int), "idx": np.arange(4), "weights": np.array([[.9, .1], [.8, .2], [.7, .3], [.6, .4]])}
+    log = {"epoch": np.zeros(4, int), "idx": np.arange(4),
+           "weights": np.array([[.9, .1], [.8, .2], [.7, .3], [.6, .4]])}
     out = rl_real.selection_stats(log, {"idx": np.arange(4), "labels": labels, "logits": logits})
     assert np.isnan(out["auc_per_teacher"][0])
     assert out["auc_per_teacher"][1] == roc_auc_score(labels == 0, log["weights"][:, 1])
 
 
 def test_selection_auc_per_epoch_matches_sklearn():
-    "viz.selection_auc on a weight log of 3 epochs: per epoch, pooled and per teacher, as roc_auc_score; NaN rows skipped."
+    "viz.selection_auc over 3 epochs: per epoch, pooled and per teacher, as roc_auc_score; NaN rows skipped."
     from rmkd_nb.viz import Run, selection_auc
     r = np.random.default_rng(1); N, K = 40, 3
     labels = r.integers(0, 2, N); pred = np.where(r.random((N, K)) < [.9, .7, .5], labels[:, None], 1 - labels[:, None])
