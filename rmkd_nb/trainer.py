@@ -4,114 +4,34 @@
 
 # %% ../nbs/08_trainer.ipynb #6afeb952
 from __future__ import annotations
-import copy, dataclasses, json, math, os, random, re, shutil, time
+import copy, dataclasses, json, math, os, shutil, sys, time, warnings
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+import safetensors.torch
+from fastcore.basics import patch, store_attr
+from tqdm.auto import tqdm
 
-from .core import REPORT_TO, ConfigError, DistillConfig, atomic_write, write_json
+from .core import REPORT_TO, ConfigError, DistillConfig, atomic_dir, atomic_write, write_json
+from .core import get_device, seed_everything
+from .losses import weighted_kd_loss, kd_per_teacher, HiddenProjector
+from .weighting import State, StepFeedback, WeightingStrategy
 from .weightlog import WeightLog
-from .checkpoints import (CHECKPOINT_VERSION, find_checkpoints, rng_state, set_rng_state, config_changes,
-                                 save_tree, load_tree, write_trainer_state, read_trainer_state)
+from .checkpoints import (find_checkpoints, save_tree, load_tree, write_trainer_state, read_trainer_state,
+                                 save_checkpoint, load_checkpoint, prune_finished_checkpoints)
+from .experiment import resolve_strategy   # the run's strategy from its name and options
 
 # %% auto #0
-__all__ = ['NON_INPUTS', 'REWARD_LIMIT', 'epoch_batches', 'model_inputs', 'hf_forward', 'generic_forward', 'is_hf_model',
-           'dict_collate', 'default_collate_fn', 'make_optimizer', 'linear_schedule', 'NumericFault', 'TrainerState',
-           'task_metrics', 'cpu_has_native_bf16', 'resolve_precision', 'make_accelerator', 'example_lengths',
-           'DistillTrainer', 'resolve_report_to', 'is_trainer_callback', 'training_arguments']
-
-# %% ../nbs/08_trainer.ipynb #d746a061
-def epoch_batches(n:int,                # training examples
-                  batch_size:int,       # per-process batch size
-                  seed:int, epoch:int,  # the order depends on these alone
-                  num_processes:int=1,  # DDP world size
-                  lengths=None,         # example lengths: length-grouped batches when given
-                 ) -> list:
-    "The epoch's global batches, each a list of `num_processes` index lists (one share per rank)."
-    if lengths is not None:
-        from rmkd_nb.data import LengthGroupedSampler
-        s = LengthGroupedSampler(lengths, batch_size * num_processes, seed=seed); s.set_epoch(epoch); order = list(s)
-    else:
-        g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
-        order = torch.randperm(n, generator=g).tolist()
-    gb, out = batch_size * num_processes, []
-    for i in range(0, n, gb):
-        chunk = order[i:i + gb]
-        if len(chunk) < num_processes: break
-        if len(chunk) == gb: out.append([chunk[r * batch_size:(r + 1) * batch_size] for r in range(num_processes)])
-        else: out.append([a.tolist() for a in np.array_split(np.asarray(chunk), num_processes)])
-    return out
-
-# %% ../nbs/08_trainer.ipynb #c3fa60f2
-NON_INPUTS = {"labels", "label", "idx", "length", "text", "text_pair"}
-
-def model_inputs(batch:dict) -> dict: return {k: v for k, v in batch.items() if k not in NON_INPUTS and torch.is_tensor(v)}
-
-def hf_forward(model, batch:dict):
-    "Forward of a Hugging Face classifier: logits and the last hidden state's first token."
-    out = model(**model_inputs(batch), output_hidden_states=True, return_dict=True)
-    return out.logits, out.hidden_states[-1][:, 0]
-
-def generic_forward(model, batch:dict):
-    "Forward of any module: its one input tensor, or its tensors as keyword arguments."
-    x = model_inputs(batch)
-    out = model(next(iter(x.values()))) if len(x) == 1 else model(**x)
-    if isinstance(out, (tuple, list)): return out[0], (out[1] if len(out) > 1 else None)
-    return (out.logits, None) if hasattr(out, "logits") else (out, None)
-
-def is_hf_model(model) -> bool:
-    "Whether `model` is a Hugging Face `PreTrainedModel` (without importing transformers when nothing did)."
-    import sys
-    if "transformers" not in sys.modules: return False
-    from transformers import PreTrainedModel
-    return isinstance(model, PreTrainedModel)
-
-def dict_collate(examples:list) -> dict:
-    "torch's `default_collate` for dict examples, with `label` renamed `labels`."
-    from torch.utils.data import default_collate
-    b = default_collate(examples)
-    if "labels" not in b and "label" in b: b["labels"] = b.pop("label")
-    return b
-
-def default_collate_fn(example:dict, tokenizer=None, model=None): # example: the first training example
-    "`Collator` for tokenized examples (pad id from the tokenizer or model config), else `dict_collate`."
-    if not isinstance(example, dict):
-        raise ConfigError(f"training examples must be dicts holding 'labels' (or 'label') and 'idx', got {type(example).__name__}; "
-                          "pass collate_fn= to build such batches")
-    if "input_ids" not in example: return dict_collate
-    from rmkd_nb.data import Collator
-    pad = getattr(tokenizer, "pad_token_id", None)
-    if pad is None: pad = getattr(getattr(model, "config", None), "pad_token_id", None)
-    return Collator(pad or 0)
-
-# %% ../nbs/08_trainer.ipynb #fbdb28cc
-def make_optimizer(modules:list, lr:float, weight_decay:float, fused:bool=False): # modules whose parameters train
-    "AdamW with no weight decay on 1-d parameters (biases, norms)."
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
-    kw = {"fused": True} if fused else {}
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, **kw)
-
-def linear_schedule(optimizer, warmup_steps:int, total_steps:int):
-    "Linear warm-up from 0 to the learning rate over `warmup_steps`, then linear decay to 0 at `total_steps`."
-    def f(step):
-        if step < warmup_steps: return (step + 1) / (warmup_steps + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+__all__ = ['NON_INPUTS', 'REWARD_LIMIT', 'TrainerState', 'DistillTrainer', 'epoch_batches', 'model_inputs', 'hf_forward',
+           'generic_forward', 'is_hf_model', 'dict_collate', 'default_collate_fn', 'NumericFault',
+           'cpu_has_native_bf16', 'resolve_precision', 'make_accelerator', 'make_optimizer', 'linear_schedule',
+           'example_lengths', 'task_metrics', 'resolve_report_to', 'is_trainer_callback', 'training_arguments']
 
 # %% ../nbs/08_trainer.ipynb #d6715747
-class NumericFault(RuntimeError):
-    "A non-finite value during training; `.step`, `.idx` (example ids) and `.what` say where."
-    def __init__(self, what:str, step:int, idx:list, note:str="", kind:str="non-finite"): # kind: non-finite | exploding
-        self.what, self.step, self.idx, self.kind = what, int(step), [int(i) for i in idx], kind
-        shown = ", ".join(map(str, self.idx[:20])) + (f", ... ({len(self.idx)} in all)" if len(self.idx) > 20 else "")
-        super().__init__(f"{kind} {what} at step {step}, example idx [{shown}]{note}; training stopped and the last "
-                         "good checkpoint is kept (on_nan='skip' skips such batches instead)")
-
-# %% ../nbs/08_trainer.ipynb #2b6ace8e
 @dataclass
 class TrainerState:
     "The trainer's progress in one place: `trainer_state.json` of each checkpoint, and the `state` callbacks get."
@@ -135,82 +55,33 @@ class TrainerState:
     cache_fingerprint: str|None = None
     is_world_process_zero: bool = True
     should_training_stop: bool = False   # a callback stopped the run (`control.should_training_stop`)
-    # the names of `transformers.TrainerState`, for callbacks written for `Trainer`
-    global_step = property(lambda s: s.step)
-    max_steps = property(lambda s: s.total_steps)
-    num_train_epochs = property(lambda s: math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
-    train_batch_size = property(lambda s: s.batch_size)
-    best_global_step = property(lambda s: s.best_step)
-    best_metric = property(lambda s: None if s.best is None else s.best.get(s.main_metric or "", None))
-    is_local_process_zero = property(lambda s: s.is_world_process_zero)
-    log_history = property(lambda s: [])   # the rows are in metrics.jsonl
 
-    def save_to_json(self, path, config:dict|None=None): # also records the run's config
-        "Write `trainer_state.json` (atomically), with the checkpoint version."
-        write_trainer_state(path, dataclasses.asdict(self), config)
+# %% ../nbs/08_trainer.ipynb #2b78d06b
+@patch
+def save_to_json(self:TrainerState, path, config:dict|None=None): # also records the run's config
+    "Write `trainer_state.json` (atomically), with the checkpoint version."
+    write_trainer_state(path, dataclasses.asdict(self), config)
 
-    @classmethod
-    def load_from_json(cls, path):
-        "Read `trainer_state.json`; an old or foreign checkpoint is refused with what to do."
-        d = read_trainer_state(path)
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}), d.get("config", {})
+@patch(cls_method=True)
+def load_from_json(cls:TrainerState, path):
+    "Read `trainer_state.json`; an old or foreign checkpoint is refused with what to do."
+    d = read_trainer_state(path)
+    return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}), d.get("config", {})
 
-# %% ../nbs/08_trainer.ipynb #3c9df78a
-from contextlib import ExitStack, nullcontext
-import warnings
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-from fastcore.basics import patch
-import safetensors.torch
+# %% ../nbs/08_trainer.ipynb #a16eab85
+TrainerState.global_step = property(lambda s: s.step)
+TrainerState.max_steps = property(lambda s: s.total_steps)
+TrainerState.num_train_epochs = property(lambda s: math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
+TrainerState.train_batch_size = property(lambda s: s.batch_size)
+TrainerState.best_global_step = property(lambda s: s.best_step)
+TrainerState.best_metric = property(lambda s: None if s.best is None else s.best.get(s.main_metric or "", None))
+TrainerState.is_local_process_zero = property(lambda s: s.is_world_process_zero)
+TrainerState.log_history = property(lambda s: [])   # the rows are in metrics.jsonl
 
-from .core import atomic_dir, get_device, seed_everything
-from .losses import weighted_kd_loss, kd_per_teacher, HiddenProjector
-from .weighting import State, StepFeedback, WeightingStrategy, STRATEGIES, get_strategy
-from .experiment import resolve_strategy   # the run's strategy from its name and options
-
-def task_metrics(task:str): # a task name; unknown tasks get accuracy
-    "`(preds, labels) -> dict` of the task's metrics (its main metric first)."
-    from rmkd_nb.data import accuracy, compute_metrics, get_task
-    try: spec = get_task(task)
-    except ConfigError: return lambda p, y: {"accuracy": accuracy(p, y)}
-    return lambda p, y: compute_metrics(spec, p, y)
-
-def cpu_has_native_bf16() -> bool:
-    "Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX), on which bf16 autocast trains faster."
-    try: return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError: return False   # a torch without these probes: assume not
-
-def resolve_precision(precision:str, device:torch.device) -> str: # DistillConfig.precision
-    """Accelerate's mixed-precision mode: auto = bf16 on CUDA when supported, else fp16 (grad scaler); on the CPU bf16
-    where it has native bf16 instructions (`cpu_has_native_bf16`; docs/perf.md), else fp32."""
-    if device.type != "cuda":
-        if precision == "fp16": raise ConfigError("precision='fp16' needs a CUDA device; use 'bf16' or 'fp32' on the CPU")
-        if precision == "auto": return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "no"
-        return "bf16" if precision == "bf16" else "no"
-    if precision == "auto": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "no" if precision == "fp32" else precision
-
-def make_accelerator(cpu:bool, mixed_precision:str):
-    "An `Accelerator`; in a single process, a new precision or device replaces the one a previous trainer set up."
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-    try: return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
-    except ValueError as e:
-        if "already been initialized" not in str(e) or int(os.environ.get("WORLD_SIZE", "1")) > 1: raise
-        AcceleratorState._reset_state(reset_partial_state=True)
-        return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
-
-def example_lengths(ds) -> np.ndarray:
-    "Per-example lengths for length-grouped batches: a `length` column, else `len(input_ids)`."
-    if "length" in (getattr(ds, "column_names", None) or []): return np.asarray(ds["length"])
-    try: return np.asarray([len(ds[i]["input_ids"]) for i in range(len(ds))])
-    except (KeyError, TypeError, IndexError):
-        raise ConfigError("group_by_length=True needs a 'length' column or 'input_ids' in every training example") from None
-
-# %% ../nbs/08_trainer.ipynb #a609c02c
+# %% ../nbs/08_trainer.ipynb #ecb892b6
 class DistillTrainer:
-    "Distil cached teachers into `student` with a weighting strategy: resumable, on CPU, one GPU or several (Accelerate)."
-    weight_log_rows = 65536   # rows the weight log buffers before writing a chunk (it also flushes at evals and checkpoints)
+    "Distil cached teachers into `student` with a weighting strategy: resumable; CPU, one GPU or several (Accelerate)."
+    weight_log_rows = 65536   # rows the weight log buffers before writing a chunk (also flushed at evals, checkpoints)
     def __init__(self, config:DistillConfig,   # the run's config (`output_dir`, optimisation, strategy, ...)
                  student:torch.nn.Module,       # any torch model; Hugging Face classifiers work out of the box
                  train_dataset,                 # dataset of dict examples holding `idx` and `label`/`labels`
@@ -221,41 +92,520 @@ class DistillTrainer:
                  forward_fn=None,               # (model, batch) -> (logits, pooled or None)
                  compute_metrics=None,          # (preds, labels) -> dict; the first key is the main metric
                  tokenizer=None,                # saved with the final student
-                 callbacks=(),                  # `transformers.TrainerCallback`s, or objects with on_step / on_evaluate / on_train_end
-                 reward_dataset=None,           # held-out labelled split for strategies that learn from it (never trained on)
+                 callbacks=(),                  # `TrainerCallback`s, or objects with on_step/on_evaluate/on_train_end
+                 reward_dataset=None,           # held-out labelled split the strategy may learn from (not trained on)
                 ):
-        if not isinstance(config, DistillConfig):
-            raise ConfigError(f"DistillTrainer(config=): expected a DistillConfig, got {type(config).__name__}")
-        self.config = config.validate("DistillTrainer(config)")
-        if cache is None or not hasattr(cache, "gather"):
-            raise ConfigError("DistillTrainer(cache=): a TeacherCache (with gather(idx, split)) is required")
-        if train_dataset is None or len(train_dataset) == 0: raise ConfigError("DistillTrainer(train_dataset=): the training set is empty")
-        if eval_dataset is not None and len(eval_dataset) == 0: raise ConfigError("DistillTrainer(eval_dataset=): the dev set is empty")
-        self.student, self.train_dataset, self.eval_dataset, self.cache = student, train_dataset, eval_dataset, cache
-        self.tokenizer, self.reward_dataset = tokenizer, reward_dataset
+        self.config = _checked_config(config, cache, train_dataset, eval_dataset)
+        store_attr("student,train_dataset,eval_dataset,cache,tokenizer,reward_dataset")
         self.callbacks = [cb() if isinstance(cb, type) else cb for cb in callbacks]
         self.strategy = resolve_strategy(config.strategy if strategy is None else strategy, config)
         self.forward_fn = forward_fn or (hf_forward if is_hf_model(student) else generic_forward)
         self.collate_fn = collate_fn or default_collate_fn(train_dataset[0], tokenizer, student)
-        self.eval_collate_fn = collate_fn or (default_collate_fn(eval_dataset[0], tokenizer, student) if eval_dataset is not None else None)
+        self.eval_collate_fn = collate_fn or (None if eval_dataset is None else
+                                              default_collate_fn(eval_dataset[0], tokenizer, student))
         self.compute_metrics = compute_metrics or task_metrics(config.task)
         self.run_dir = Path(config.output_dir)
         resolve_report_to(config.report_to, "DistillConfig.report_to")   # a tracker that is not installed: refused now
         self.accelerator, self.weight_log, self.projector, self._trackers = None, None, None, []
         self.state, self._hf_args, self.control = TrainerState(), None, None
 
-    @property
-    def main_metric(self): # the first metric `compute_metrics` returns
-        return next((k for k in (self.best or self.last_eval or {}) if k != "loss"), "loss")
+# %% ../nbs/08_trainer.ipynb #57c9d192
+@patch(as_prop=True)
+def main_metric(self:DistillTrainer): # the first metric `compute_metrics` returns
+    return next((k for k in (self.state.best or self.state.last_eval or {}) if k != "loss"), "loss")
 
-    def __repr__(self): return f"DistillTrainer({self.strategy!r}, output_dir={str(self.run_dir)!r}, step={self.step})"
+@patch
+def __repr__(self:DistillTrainer):
+    return f"DistillTrainer({self.strategy!r}, output_dir={str(self.run_dir)!r}, step={self.state.step})"
 
-for _n in ("step", "epoch", "group", "total_steps", "steps_per_epoch", "best", "best_step", "last_eval", "last_eval_step",
-           "samples", "skipped", "train_time", "wall_time"):   # the trainer's progress lives in `self.state` alone
-    setattr(DistillTrainer, _n, property(lambda self, n=_n: getattr(self.state, n),
-                                         lambda self, v, n=_n: setattr(self.state, n, v), doc=f"`self.state.{_n}`"))
+# %% ../nbs/08_trainer.ipynb #861cb971
+def _checked_config(config, cache, train_dataset, eval_dataset) -> DistillConfig:
+    "The validated config, after refusing what no training can start from."
+    if not isinstance(config, DistillConfig):
+        raise ConfigError(f"DistillTrainer(config=): expected a DistillConfig, got {type(config).__name__}")
+    config = config.validate("DistillTrainer(config)")
+    if cache is None or not hasattr(cache, "gather"):
+        raise ConfigError("DistillTrainer(cache=): a TeacherCache (with gather(idx, split)) is required")
+    if train_dataset is None or len(train_dataset) == 0:
+        raise ConfigError("DistillTrainer(train_dataset=): the training set is empty")
+    if eval_dataset is not None and len(eval_dataset) == 0:
+        raise ConfigError("DistillTrainer(eval_dataset=): the dev set is empty")
+    return config
 
-# %% ../nbs/08_trainer.ipynb #ecb892b6
+# %% ../nbs/08_trainer.ipynb #64a83c86
+@patch
+def train(self:DistillTrainer) -> dict:
+    "Train (resuming from the newest checkpoint when there is one); returns final and best metrics."
+    self._setup()
+    ckpt = self._prepare_run_dir()
+    self._setup_train()
+    self._t_start, self._session_samples, self._session_time, self._new_best = time.time(), 0, 0.0, False
+    if self.is_main and self.config.log_weights:
+        names = list(getattr(self.cache, "teacher_names", range(self._num_teachers())))
+        self.weight_log = WeightLog(self.run_dir, names, chunk_rows=self.weight_log_rows)
+    if ckpt is not None: load_checkpoint(self, ckpt)   # replaces self.state with the checkpoint's
+    self._write_teacher_table()
+    self._trackers = self._open_trackers()
+    self._hf_event("on_train_begin")
+    s = self.state
+    bar = tqdm(total=s.total_steps, initial=s.step, desc="train", unit="step", disable=not self.is_main,
+               dynamic_ncols=True)
+    try:
+        while s.step < s.total_steps and s.epoch < s.num_train_epochs and not s.should_training_stop:
+            self._train_epoch(bar)
+    finally:
+        bar.close()
+        if self.is_main and self.weight_log is not None: self.weight_log.flush()
+    return self._finish()
+
+# %% ../nbs/08_trainer.ipynb #7fdc5792
+@patch
+def _train_epoch(self:DistillTrainer, bar):
+    "One epoch (or what is left of it): a step per accumulation group, then evaluate, tell the strategy, save."
+    cfg, s, e = self.config, self.state, self.state.epoch
+    batches = epoch_batches(len(self.train_dataset), cfg.batch_size, cfg.seed, e, self.world, self._lengths)
+    groups = [batches[i:i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
+    if s.group == 0: self.strategy.on_epoch_start(e); self._hf_event("on_epoch_begin")
+    todo = [sh[self.rank] for g in groups[s.group:] for sh in g]   # this process's shares of the batches left
+    it = iter(self._loader(self.train_dataset, todo, self.collate_fn))
+    self.model.train()
+    while s.group < len(groups) and s.step < s.total_steps and not s.should_training_stop:
+        self._hf_event("on_step_begin")
+        row, arrays = self._train_step(groups[s.group], it)
+        s.group += 1
+        self._after_step(row, arrays, bar, last_in_epoch=s.group == len(groups) or s.step >= s.total_steps)
+    self._evaluate_and_log()
+    self.strategy.on_epoch_end(e, self.reward_metrics())   # the reward split only, never the report split
+    if s.group == len(groups): s.epoch, s.group = e + 1, 0; self._hf_event("on_epoch_end")
+    save_checkpoint(self)
+
+# %% ../nbs/08_trainer.ipynb #d746a061
+def epoch_batches(n:int,                # training examples
+                  batch_size:int,       # per-process batch size
+                  seed:int, epoch:int,  # the order depends on these alone
+                  num_processes:int=1,  # DDP world size
+                  lengths=None,         # example lengths: length-grouped batches when given
+                 ) -> list:
+    "The epoch's global batches, each a list of `num_processes` index lists (one share per rank)."
+    if lengths is not None:
+        from rmkd_nb.data import LengthGroupedSampler
+        s = LengthGroupedSampler(lengths, batch_size * num_processes, seed=seed); s.set_epoch(epoch); order = list(s)
+    else:
+        g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
+        order = torch.randperm(n, generator=g).tolist()
+    gb, out = batch_size * num_processes, []
+    for i in range(0, n, gb):
+        chunk = order[i:i + gb]
+        if len(chunk) < num_processes: break
+        if len(chunk) == gb: out.append([chunk[r * batch_size:(r + 1) * batch_size] for r in range(num_processes)])
+        else: out.append([a.tolist() for a in np.array_split(np.asarray(chunk), num_processes)])
+    return out
+
+# %% ../nbs/08_trainer.ipynb #ba11b336
+@patch
+def _train_step(self:DistillTrainer, group:list, # grad_accum global batches, each a list of per-process shares
+                it):                             # the loader over this process's shares
+    "One optimizer step over an accumulation group of global batches; returns the metrics row and on_step's arrays."
+    s, t0, step = self.state, time.perf_counter(), self.state.step + 1
+    counts = [[len(sh) for sh in shares] for shares in group]
+    n_group, frozen = sum(map(sum, counts)), bool(self.strategy.student_frozen)
+    done, done_counts, skipped, last_skipped = [], [], 0, False
+    for j in range(len(group)):
+        d = self._micro_step(self._to_device(next(it)), n_group, j == len(group) - 1, frozen, step, counts[j])
+        last_skipped = d is None
+        if d is None: skipped += sum(counts[j]); continue
+        done.append(d); done_counts.append(counts[j])
+    lr = self.scheduler.get_last_lr()[0]
+    norm, done, skipped = self._optimizer_step(done, n_group, skipped, last_skipped, frozen, step)
+    s.step, s.samples, s.skipped = step, s.samples + n_group, s.skipped + skipped
+    scalars, arrays = self._learn_and_log(done, done_counts, step) if done else ({}, {})
+    dt = time.perf_counter() - t0; s.train_time += dt; self._session_samples += n_group; self._session_time += dt
+    n_used = sum(sum(c) for c in done_counts)
+    row = {"type": "train", "step": step, "epoch": s.epoch,
+           "loss": sum(d["loss_sum"] for d in done) / n_used if n_used else None, "lr": lr,
+           "samples_per_s": self._session_samples / max(self._session_time, 1e-9)}
+    if norm is not None: row["grad_norm"] = norm
+    if frozen: row["student_frozen"] = True
+    if skipped: row["skipped"] = skipped
+    return row | scalars, arrays
+
+# %% ../nbs/08_trainer.ipynb #a12584a5
+@patch
+def _optimizer_step(self:DistillTrainer, done:list, n_group:int, skipped:int, last_skipped:bool, frozen:bool,
+                    step:int) -> tuple: # done: the micro-batches not skipped
+    "Clip, step the optimizer and the schedule; returns (grad norm, micro-batches done, examples skipped)."
+    cfg, acc, norm = self.config, self.accelerator, None
+    if done and not frozen:
+        if self.world > 1 and last_skipped: self._allreduce_grads()   # the synchronising backward did not run
+        if cfg.max_grad_norm > 0:
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            norm = float(acc.clip_grad_norm_(params, cfg.max_grad_norm))
+            if not math.isfinite(norm) and acc.scaler is None:
+                self.optimizer.zero_grad(set_to_none=True)
+                self._fault("gradient norm", step, torch.cat([d["idx"] for d in done]))
+                done, skipped = [], n_group
+        if done:
+            self.optimizer.step()
+            if not acc.optimizer_step_was_skipped: self.scheduler.step()
+    self.optimizer.zero_grad(set_to_none=True)
+    return norm, done, skipped
+
+# %% ../nbs/08_trainer.ipynb #f971e22c
+@patch
+def _allreduce_grads(self:DistillTrainer):
+    "Average gradients by hand when the synchronising micro-batch was skipped (DDP only)."
+    for g in self.optimizer.param_groups:
+        for p in g["params"]:
+            if p.grad is not None: p.grad.copy_(self.accelerator.reduce(p.grad, "mean"))
+
+# %% ../nbs/08_trainer.ipynb #b1ed275b
+@patch
+def _micro_step(self:DistillTrainer, batch:dict, # this process's share of a global batch, on the device
+                n_group:int,                      # examples of the accumulation group, on all processes
+                sync:bool,                        # the group's last micro-batch: DDP syncs its backward
+                frozen:bool, step:int,            # frozen: no backward (strategy.student_frozen)
+                counts:list|None=None):           # examples per process in this global batch
+    "Forward, weights, loss, fault check and backward of one micro-batch; None when it is skipped."
+    teacher = self._teacher_outputs(batch["idx"].long())
+    before = None
+    if getattr(self.strategy, "needs_before_logits", False):
+        before = self._after_logits(batch); before()   # eval mode, now
+    with self._no_sync(not sync and not frozen):
+        with torch.set_grad_enabled(not frozen): d = self._forward_and_loss(batch, teacher, step, counts)
+        loss_sum = self._finite_loss_sum(d, teacher, step)
+        if loss_sum is None: return None
+        if not frozen: self.accelerator.backward(d["per_ex"].sum() * (self.world / n_group))
+    return d | dict(batch=batch, per_ex=d["per_ex"].detach(), loss_sum=loss_sum, n=len(d["idx"]), before=before)
+
+# %% ../nbs/08_trainer.ipynb #62c9acf7
+@patch
+def _no_sync(self:DistillTrainer, skip_sync:bool) -> ExitStack:
+    "DDP's `no_sync` on the student (and projector) for the micro-batches before a group's last."
+    ctx = ExitStack()
+    if skip_sync and self.world > 1:
+        for m in (self.model, self.projector):
+            if m is not None: ctx.enter_context(self.accelerator.no_sync(m))
+    return ctx
+
+@patch
+def _teacher_outputs(self:DistillTrainer, idx):
+    "Gather the batch's cached teacher outputs onto the training device."
+    t = self.cache.gather(idx.to(self._cache_device), "train")
+    mv = lambda x: None if x is None else torch.as_tensor(x).to(self.device, non_blocking=True)
+    return mv(t.logits).float(), mv(t.ce).float(), (mv(t.pooled).float() if t.pooled is not None else None)
+
+# %% ../nbs/08_trainer.ipynb #c6fe90d7
+@patch
+def _forward_and_loss(self:DistillTrainer, batch:dict, teacher:tuple, step:int, counts:list|None) -> dict:
+    "Student forward -> `State` -> the strategy's weights (over the global batch) -> per-example weighted KD loss."
+    cfg, (t_logits, t_ce, t_pooled) = self.config, teacher
+    idx, labels = batch["idx"].long(), batch["labels"].long()
+    logits, pooled = self.forward_fn(self.model, batch)
+    if logits.shape[-1] != t_logits.shape[-1]:
+        raise ConfigError(f"the student has {logits.shape[-1]} outputs but the teacher cache has "
+                          f"{t_logits.shape[-1]} classes")
+    state = State(t_logits, t_ce, logits.detach().float(), labels, idx, t_pooled,
+                  None if pooled is None else pooled.detach().float(), step, self.state.epoch, cfg.temperature)
+    gstate = self._global_state(state, counts)   # the whole global batch: one agent on every process
+    with torch.no_grad(): gw = self.strategy.weights(gstate).to(self.device, torch.float32)
+    w = self._mine(gw, counts)
+    hid = self.projector(pooled) if self.projector is not None and pooled is not None else None
+    per_ex = weighted_kd_loss(logits, t_logits, w, labels, cfg.temperature, cfg.alpha, student_hidden=hid,
+                              teacher_hidden=t_pooled if hid is not None else None, hidden_weight=cfg.hidden_weight,
+                              reduction="none")
+    return dict(state=state, weights=w, per_ex=per_ex, logits=logits.detach(), idx=idx, gstate=gstate, gweights=gw)
+
+# %% ../nbs/08_trainer.ipynb #cdc8ca4e
+@patch
+def _finite_loss_sum(self:DistillTrainer, d:dict, teacher:tuple, step:int):
+    "The micro-batch's loss sum over all processes, or None after a fault (non-finite teacher output or loss)."
+    (t_logits, t_ce, _), per_ex, idx = teacher, d["per_ex"].detach(), d["idx"]
+    bad_t = ~(torch.isfinite(t_logits).flatten(1).all(1) & torch.isfinite(t_ce).all(1))
+    bad = bad_t | ~torch.isfinite(per_ex)
+    stats = torch.stack([per_ex.float().sum(), bad.sum().float(), bad_t.sum().float()])
+    if self.world > 1: stats = self.accelerator.reduce(stats, "sum")
+    loss_sum, n_bad, n_bad_t = stats.tolist()   # one host sync per micro-batch
+    if n_bad:
+        self._fault("teacher output" if n_bad_t else "loss", step, idx[bad_t if n_bad_t else bad])
+        return None
+    return loss_sum
+
+# %% ../nbs/08_trainer.ipynb #619bb6df
+NON_INPUTS = {"labels", "label", "idx", "length", "text", "text_pair"}
+
+def model_inputs(batch:dict) -> dict:
+    "The batch's tensors that go into the model (not labels, idx, lengths or texts)."
+    return {k: v for k, v in batch.items() if k not in NON_INPUTS and torch.is_tensor(v)}
+
+def hf_forward(model, batch:dict):
+    "Forward of a Hugging Face classifier: logits and the last hidden state's first token."
+    out = model(**model_inputs(batch), output_hidden_states=True, return_dict=True)
+    return out.logits, out.hidden_states[-1][:, 0]
+
+def generic_forward(model, batch:dict):
+    "Forward of any module: its one input tensor, or its tensors as keyword arguments."
+    x = model_inputs(batch)
+    out = model(next(iter(x.values()))) if len(x) == 1 else model(**x)
+    if isinstance(out, (tuple, list)): return out[0], (out[1] if len(out) > 1 else None)
+    return (out.logits, None) if hasattr(out, "logits") else (out, None)
+
+# %% ../nbs/08_trainer.ipynb #db906bec
+def is_hf_model(model) -> bool:
+    "Whether `model` is a Hugging Face `PreTrainedModel` (without importing transformers when nothing did)."
+    if "transformers" not in sys.modules: return False
+    from transformers import PreTrainedModel
+    return isinstance(model, PreTrainedModel)
+
+# %% ../nbs/08_trainer.ipynb #73328e67
+def dict_collate(examples:list) -> dict:
+    "torch's `default_collate` for dict examples, with `label` renamed `labels`."
+    from torch.utils.data import default_collate
+    b = default_collate(examples)
+    if "labels" not in b and "label" in b: b["labels"] = b.pop("label")
+    return b
+
+def default_collate_fn(example:dict, tokenizer=None, model=None): # example: the first training example
+    "`Collator` for tokenized examples (pad id from the tokenizer or model config), else `dict_collate`."
+    if not isinstance(example, dict):
+        raise ConfigError(f"training examples must be dicts holding 'labels' (or 'label') and 'idx', got "
+                          f"{type(example).__name__}; pass collate_fn= to build such batches")
+    if "input_ids" not in example: return dict_collate
+    from rmkd_nb.data import Collator
+    pad = getattr(tokenizer, "pad_token_id", None)
+    if pad is None: pad = getattr(getattr(model, "config", None), "pad_token_id", None)
+    return Collator(pad or 0)
+
+# %% ../nbs/08_trainer.ipynb #94092f22
+class NumericFault(RuntimeError):
+    "A non-finite value during training; `.step`, `.idx` (example ids) and `.what` say where."
+    def __init__(self, what:str, step:int, idx:list, note:str="", kind:str="non-finite"): # kind: non-finite | exploding
+        self.what, self.step, self.idx, self.kind = what, int(step), [int(i) for i in idx], kind
+        shown = ", ".join(map(str, self.idx[:20])) + (f", ... ({len(self.idx)} in all)" if len(self.idx) > 20 else "")
+        super().__init__(f"{kind} {what} at step {step}, example idx [{shown}]{note}; training stopped and the last "
+                         "good checkpoint is kept (on_nan='skip' skips such batches instead)")
+
+# %% ../nbs/08_trainer.ipynb #696f5df1
+@patch
+def _fault(self:DistillTrainer, what:str, step:int, idx, kind:str="non-finite", note:str=""):
+    "Raise `NumericFault` (on_nan='stop'), or log the skipped batch (on_nan='skip')."
+    ids = [int(i) for i in torch.as_tensor(idx).reshape(-1).tolist()]
+    if self.world > 1: ids = sum(self._gather_objects(ids), [])   # every process is here: the fault flag is all-reduced
+    if self.config.on_nan == "stop": raise NumericFault(what, step, ids, note, kind)
+    warnings.warn(f"skipping a batch at step {step}: {kind} {what}{note} (example idx {ids[:20]})")
+    self._write_row({"type": "skip", "step": step, "epoch": self.state.epoch, "what": what, "idx": ids})
+
+# %% ../nbs/08_trainer.ipynb #62dd5bad
+@patch
+def _learn_and_log(self:DistillTrainer, done:list, counts:list, step:int) -> tuple:
+    "strategy.update for each micro-batch, weight-log rows; returns (scalar means, arrays for on_step)."
+    scalars, arrays = {}, {}
+    for d, cnt in zip(done, counts):
+        st = d["gstate"]   # the global batch (every process's examples, in rank order)
+        info = self.strategy.update(st, d["gweights"], self._global_feedback(d, cnt)) or {}
+        cols = {"idx": st.idx, "weights": d["gweights"]}
+        for k, v in info.items():
+            if k in ("probs", "actions", "rewards"):
+                if v is not None: cols[k] = v
+            elif isinstance(v, (int, float)) or (torch.is_tensor(v) and v.numel() == 1):
+                scalars.setdefault(k, []).append(float(v))
+        if "rewards" in cols: cols["rewards"] = self._checked_rewards(cols["rewards"], len(st.idx), cnt, step, d["idx"])
+        cols = {k: self._rows(v) for k, v in cols.items()}   # already global
+        if self.is_main:
+            if self.weight_log is not None: self.weight_log.append(step, self.state.epoch, **cols)
+            for k, v in cols.items(): arrays.setdefault(k, []).append(v.cpu().numpy())
+    return ({k: float(np.mean(v)) for k, v in scalars.items()}, {k: np.concatenate(v) for k, v in arrays.items()})
+
+# %% ../nbs/08_trainer.ipynb #3499431f
+REWARD_LIMIT = 65504.0   # float16's largest value: the weight log could not store a larger reward,
+                         # and no per-example reward should be one
+
+@patch
+def _checked_rewards(self:DistillTrainer, rewards, n:int, counts:list, step:int, idx): # idx: this process's examples
+    "The (n,) rewards of the global batch (a scalar is broadcast); a non-finite or exploding one is a numeric fault."
+    r = torch.as_tensor(rewards, dtype=torch.float32).reshape(-1)
+    full = r = r.expand(n) if r.numel() == 1 else r
+    r = self._mine(r, counts)   # each process checks its own examples' rewards (the counts are all-reduced)
+    nonfinite = ~torch.isfinite(r); huge = ~nonfinite & (r.abs() > REWARD_LIMIT)   # an exploding reward is a fault too
+    nb = torch.stack([nonfinite.sum(), huge.sum()]).float().to(self.device)
+    if self.world > 1: nb = self.accelerator.reduce(nb, "sum")
+    n_nonfinite, n_huge = nb.tolist()   # one device sync
+    if n_nonfinite > 0: self._fault("reward", step, idx.cpu()[nonfinite.cpu()])
+    elif n_huge > 0: self._fault("reward", step, idx.cpu()[huge.cpu()], "exploding", f" (|r| > {REWARD_LIMIT:g})")
+    return full
+
+# %% ../nbs/08_trainer.ipynb #24ce4a58
+@patch
+def _after_logits(self:DistillTrainer, batch:dict):
+    "A lazy `() -> (B, C)`: eval-mode, no-grad logits of the updated student on `batch` (computed once)."
+    memo = {}
+    def after():
+        if "v" not in memo:
+            m = self.accelerator.unwrap_model(self.model) if self.world > 1 else self.model
+            was = m.training; m.eval()
+            with torch.no_grad(), self.accelerator.autocast(): memo["v"] = self.forward_fn(m, batch)[0].float()
+            m.train(was)
+        return memo["v"]
+    return after
+
+# %% ../nbs/08_trainer.ipynb #97b1d007
+@patch
+def _rows(self:DistillTrainer, x):
+    "`x` as a float (or long) tensor on the training device."
+    x = torch.as_tensor(x).to(self.device)
+    return x.float() if x.is_floating_point() or x.dtype == torch.bool else x.long()
+
+@patch
+def _mine(self:DistillTrainer, x, counts:list|None): # x: rows of the global batch; counts: rows per process
+    "This process's rows of a global-batch tensor."
+    if self.world == 1: return x
+    o = sum(counts[:self.rank]); return x[o:o + counts[self.rank]]
+
+# %% ../nbs/08_trainer.ipynb #dfdb8f6b
+@patch
+def _gather_rows(self:DistillTrainer, x, counts:list):
+    "Gather a (n_r, ...) tensor from every process (n_r = counts[r]) into one, in rank order."
+    x = self._rows(x)
+    if self.world == 1: return x
+    m = max(counts); pad = x.new_zeros((m,) + tuple(x.shape[1:])); pad[:len(x)] = x
+    g = self.accelerator.gather(pad)
+    return torch.cat([g[r * m:r * m + c] for r, c in enumerate(counts)])
+
+@patch
+def _gather_objects(self:DistillTrainer, obj) -> list:
+    "`[obj of rank 0, obj of rank 1, ...]` (any picklable object)."
+    if self.world == 1: return [obj]
+    from accelerate.utils import gather_object
+    return gather_object([obj])
+
+# %% ../nbs/08_trainer.ipynb #0a475f9e
+@patch
+def _global_state(self:DistillTrainer, state:State, counts:list|None) -> State:
+    "The `State` of the whole global batch (every process's rows, in rank order)."
+    if self.world == 1: return state
+    g = lambda x: None if x is None else self._gather_rows(x, counts)
+    return dataclasses.replace(state, teacher_logits=g(state.teacher_logits), teacher_ce=g(state.teacher_ce),
+                               student_logits=g(state.student_logits), labels=g(state.labels), idx=g(state.idx),
+                               teacher_pooled=g(state.teacher_pooled), student_pooled=g(state.student_pooled))
+
+# %% ../nbs/08_trainer.ipynb #96183a42
+@patch
+def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
+    "`StepFeedback` of a micro-batch over the global batch; the updated student's logits are gathered lazily, once."
+    st, after = d["gstate"], self._after_logits(d["batch"])
+    g = (lambda x: x) if self.world == 1 else (lambda x: self._gather_rows(x, counts))
+    memo = {}
+    def global_after():
+        if "v" not in memo: memo["v"] = g(after())
+        return memo["v"]
+    before = d.get("before")   # eval-mode logits before the step, for strategies that ask (ce_gain)
+    return StepFeedback(loss=g(d["per_ex"]), student_ce=st.student_ce,
+                        kd=kd_per_teacher(g(d["logits"]), st.teacher_logits, self.config.temperature).detach(),
+                        after_logits=after if self.world == 1 else global_after,
+                        before_logits=None if before is None else before if self.world == 1 else (lambda: g(before())))
+
+# %% ../nbs/08_trainer.ipynb #0d5a093b
+@patch
+def _after_step(self:DistillTrainer, row:dict, arrays:dict, bar, last_in_epoch:bool):
+    "Log the step, call on_step, evaluate / checkpoint when due."
+    cfg, s = self.config, self.state
+    self._hf_event("on_step_end", record=row | arrays)
+    self._write_row(row)
+    if self.is_main:
+        post = {"loss": f"{row['loss']:.4f}" if row["loss"] is not None else "-",
+                "samples/s": f"{row['samples_per_s']:.0f}"}
+        if s.last_eval: post[self.main_metric] = f"{s.last_eval.get(self.main_metric, float('nan')):.4f}"
+        bar.set_postfix(post, refresh=False); bar.update(1)
+        for cb in self.callbacks:
+            if hasattr(cb, "on_step") and not is_trainer_callback(cb): cb.on_step(self, row | arrays)
+    self._new_best = False
+    if cfg.eval_every and s.step % cfg.eval_every == 0 and not last_in_epoch: self._evaluate_and_log()
+    if not last_in_epoch and ((cfg.save_every and s.step % cfg.save_every == 0) or self._new_best):
+        save_checkpoint(self)
+
+# %% ../nbs/08_trainer.ipynb #9d9b8706
+@patch
+def _write_row(self:DistillTrainer, row:dict):
+    "Append one JSON line to metrics.jsonl (and the scalars to the `report_to` trackers); `on_log` of TrainerCallbacks."
+    if row["type"] in ("train", "eval"):
+        pre = "eval_" if row["type"] == "eval" else ""
+        logs = {pre + k: v for k, v in row.items() if k not in ("type", "step", "epoch")}
+        self._hf_event("on_log", logs=logs | {"epoch": row["epoch"]})
+    if not self.is_main: return
+    with open(self.run_dir/"metrics.jsonl", "a") as f: f.write(json.dumps(row, default=float) + "\n")
+    vals = {f"{row['type']}/{k}": v for k, v in row.items()
+            if k not in ("type", "step", "epoch") and isinstance(v, (int, float))}
+    for t in self._trackers: t.log(vals, step=row["step"])
+
+# %% ../nbs/08_trainer.ipynb #e1458045
+@patch
+def evaluate(self:DistillTrainer, dataset=None) -> dict: # default: the trainer's eval_dataset
+    "Task metrics plus `loss` (mean CE) of the current student on `dataset`."
+    self._setup()
+    ds = self.eval_dataset if dataset is None else dataset
+    if ds is None: raise ConfigError("evaluate(): no dataset given and the trainer has no eval_dataset")
+    collate = self.eval_collate_fn if dataset is None else (self.eval_collate_fn or
+                                                             default_collate_fn(ds[0], self.tokenizer, self.student))
+    shares = np.array_split(np.arange(len(ds)), self.world); mine = shares[self.rank]; bs = self.config.eval_batch_size
+    loader = self._loader(ds, [mine[i:i + bs].tolist() for i in range(0, len(mine), bs)], collate)
+    m = self.accelerator.unwrap_model(self.model) if self.world > 1 else self.model
+    was = m.training; m.eval()
+    empty = lambda dtype: [torch.zeros(0, dtype=dtype, device=self.device)]
+    preds, labels, ce = empty(torch.long), empty(torch.long), empty(torch.float32)
+    with torch.no_grad(), self.accelerator.autocast():
+        for b in loader:
+            b = self._to_device(b)
+            logits = self.forward_fn(m, b)[0].float()
+            preds.append(logits.argmax(-1)); labels.append(b["labels"].long())
+            ce.append(F.cross_entropy(logits, b["labels"].long(), reduction="none"))
+    m.train(was)
+    counts = [len(s) for s in shares]
+    preds, labels, ce = (self._gather_rows(torch.cat(x), counts) for x in (preds, labels, ce))
+    out = {k: float(v) for k, v in self.compute_metrics(preds.cpu().numpy(), labels.cpu().numpy()).items()}
+    return out | {"loss": float(ce.mean())}
+
+# %% ../nbs/08_trainer.ipynb #1febef95
+@patch
+def _evaluate_and_log(self:DistillTrainer) -> dict:
+    "Evaluate, write the eval row, track the best; returns the metrics ({} without a dev set)."
+    s = self.state
+    if self.eval_dataset is None: return {}
+    if s.last_eval_step == s.step: return s.last_eval
+    metrics = self.evaluate()
+    before = dataclasses.replace(s)   # TrainerCallbacks see the best before this evaluation, as in Trainer
+    s.last_eval, s.last_eval_step, self._new_best = metrics, s.step, False
+    key = self.main_metric if s.best is not None else next((k for k in metrics if k != "loss"), "loss")
+    lower = "loss" in key
+    if s.best is None or (metrics[key] < s.best[key] if lower else metrics[key] > s.best[key]):
+        s.best, s.best_step, self._new_best = metrics, s.step, True
+    s.main_metric = key
+    self._write_row({"type": "eval", "step": s.step, "epoch": s.epoch} | metrics)
+    if self.is_main:
+        if self.weight_log is not None: self.weight_log.flush()   # the plots see the log up to this evaluation
+        for cb in self.callbacks:
+            if hasattr(cb, "on_evaluate") and not is_trainer_callback(cb): cb.on_evaluate(self, metrics)
+    eval_metrics = {f"eval_{k}": v for k, v in metrics.items()} | {"epoch": s.epoch}
+    self._hf_event("on_evaluate", state=before, metrics=eval_metrics)
+    return metrics
+
+# %% ../nbs/08_trainer.ipynb #17046594
+@patch
+def reward_metrics(self:DistillTrainer) -> dict:
+    "The student's metrics on the reward split for strategies that learn from them; {} otherwise."
+    if self.reward_dataset is None or not getattr(self.strategy, "uses_reward_metrics", False): return {}
+    return self.evaluate(self.reward_dataset)
+
+# %% ../nbs/08_trainer.ipynb #7ce6b7a0
+@patch
+def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episode number; n: examples
+    "Metrics and mean CE (`loss`) of the current student on `n` reward-split examples drawn by `key` (key -> rows)."
+    if self.reward_dataset is None:
+        raise ConfigError("heldout(): the trainer has no reward_dataset (set reward_examples)")
+    N = len(self.reward_dataset)
+    rows = np.sort(np.random.default_rng([self.config.seed, int(key)]).permutation(N)[:min(int(n), N)])
+    ds = self.reward_dataset
+    return self.evaluate(ds.select(rows.tolist()) if hasattr(ds, "select") else [ds[int(i)] for i in rows])
+
+# %% ../nbs/08_trainer.ipynb #d0c2190b
 @patch
 def _setup(self:DistillTrainer):
     "Accelerator, device, prepared (optionally compiled) student, cache on the device. Idempotent; draws no RNG."
@@ -263,44 +613,95 @@ def _setup(self:DistillTrainer):
     cfg = self.config
     dev = get_device(cfg.device)
     acc = self.accelerator = make_accelerator(dev.type == "cpu", resolve_precision(cfg.precision, dev))
-    self.device, self.world, self.rank, self.is_main = acc.device, acc.num_processes, acc.process_index, acc.is_main_process
+    self.device, self.world, self.rank = acc.device, acc.num_processes, acc.process_index
+    self.is_main = acc.is_main_process
     self.model = acc.prepare(torch.compile(self.student) if cfg.compile else self.student)
     self._cache_device = torch.device("cpu")
     if self.device.type != "cpu" and hasattr(self.cache, "to"):
         try:
             moved = self.cache.to(self.device)
             self.cache, self._cache_device = (moved if moved is not None else self.cache), self.device
-        except (RuntimeError, MemoryError) as e: warnings.warn(f"teacher cache stays on the CPU: moving it to {self.device} failed ({e})")
+        except (RuntimeError, MemoryError) as e:
+            warnings.warn(f"teacher cache stays on the CPU: moving it to {self.device} failed ({e})")
 
+# %% ../nbs/08_trainer.ipynb #860c0f92
+def cpu_has_native_bf16() -> bool:
+    "Whether this CPU has native bf16 instructions (AVX512-BF16 or AMX), on which bf16 autocast trains faster."
+    try: return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError: return False   # a torch without these probes: assume not
+
+def resolve_precision(precision:str, device:torch.device) -> str: # DistillConfig.precision
+    """Accelerate's mixed-precision mode: auto = bf16 on CUDA when supported, else fp16 (grad scaler); on the CPU bf16
+    where it has native bf16 instructions (`cpu_has_native_bf16`; docs/perf.md), else fp32."""
+    if device.type != "cuda":
+        if precision == "fp16":
+            raise ConfigError("precision='fp16' needs a CUDA device; use 'bf16' or 'fp32' on the CPU")
+        if precision == "auto": return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "no"
+        return "bf16" if precision == "bf16" else "no"
+    if precision == "auto": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no" if precision == "fp32" else precision
+
+# %% ../nbs/08_trainer.ipynb #788798e3
+def make_accelerator(cpu:bool, mixed_precision:str):
+    "An `Accelerator`; in a single process, a new precision or device replaces the one a previous trainer set up."
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    try: return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+    except ValueError as e:
+        if "already been initialized" not in str(e) or int(os.environ.get("WORLD_SIZE", "1")) > 1: raise
+        AcceleratorState._reset_state(reset_partial_state=True)
+        return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+
+# %% ../nbs/08_trainer.ipynb #5d4755a3
 @patch
 def _setup_train(self:DistillTrainer):
     "Seed, plan the steps, build the projector, optimizer and scheduler, set up the strategy."
-    cfg, acc = self.config, self.accelerator
+    cfg, acc, s = self.config, self.accelerator, self.state
     seed_everything(cfg.seed)
     self._lengths = example_lengths(self.train_dataset) if cfg.group_by_length else None
     nb = len(epoch_batches(len(self.train_dataset), cfg.batch_size, cfg.seed, 0, self.world))
-    if nb == 0: raise ConfigError(f"train_dataset has {len(self.train_dataset)} examples, fewer than the {self.world} processes")
-    self.steps_per_epoch = math.ceil(nb / cfg.grad_accum)
-    self.total_steps = max(1, math.ceil(round(cfg.epochs * self.steps_per_epoch, 6)))
-    self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
-    self.state.num_processes, self.state.batch_size, self.state.grad_accum = self.world, cfg.batch_size, cfg.grad_accum
-    self.state.is_world_process_zero, self.state.cache_fingerprint = self.is_main, getattr(self.cache, "fingerprint", None)
+    if nb == 0:
+        raise ConfigError(f"train_dataset has {len(self.train_dataset)} examples, fewer than the {self.world} "
+                          "processes")
+    s.steps_per_epoch = math.ceil(nb / cfg.grad_accum)
+    s.total_steps = max(1, math.ceil(round(cfg.epochs * s.steps_per_epoch, 6)))
+    s.num_processes, s.batch_size, s.grad_accum = self.world, cfg.batch_size, cfg.grad_accum
+    s.is_world_process_zero, s.cache_fingerprint = self.is_main, getattr(self.cache, "fingerprint", None)
     if cfg.hidden_weight > 0: self._make_projector()
     opt = make_optimizer([self.student] + ([self.projector] if self.projector is not None else []), cfg.lr,
                          cfg.weight_decay, fused=self.device.type == "cuda")
-    frozen = self.strategy.frozen_epochs(self.num_epochs) * self.steps_per_epoch
-    self.update_steps = max(1, self.total_steps - frozen)   # the student's optimizer steps: the LR schedule spans these
+    frozen = self.strategy.frozen_epochs(s.num_train_epochs) * s.steps_per_epoch
+    self.update_steps = max(1, s.total_steps - frozen)   # the student's optimizer steps: the LR schedule spans these
     self.scheduler = linear_schedule(opt, math.ceil(cfg.warmup_ratio * self.update_steps), self.update_steps)
     if self.projector is not None: self.projector = acc.prepare(self.projector)
     self.optimizer = acc.prepare(opt)
     self.strategy.setup(self.cache, cfg.seed)
     self.strategy.heldout_fn = self.heldout if self.reward_dataset is not None else None   # the agent's held-out reward
 
+# %% ../nbs/08_trainer.ipynb #a9d2d9d9
+def make_optimizer(modules:list, lr:float, weight_decay:float, fused:bool=False): # modules whose parameters train
+    "AdamW with no weight decay on 1-d parameters (biases, norms)."
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+    kw = {"fused": True} if fused else {}
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, **kw)
+
+def linear_schedule(optimizer, warmup_steps:int, total_steps:int):
+    "Linear warm-up from 0 to the learning rate over `warmup_steps`, then linear decay to 0 at `total_steps`."
+    def f(step):
+        if step < warmup_steps: return (step + 1) / (warmup_steps + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+# %% ../nbs/08_trainer.ipynb #82aa91cb
 @patch
 def _make_projector(self:DistillTrainer):
     "The linear map from the student's pooled representation to the teachers' (for `hidden_weight > 0`)."
     D = int(getattr(self.cache, "pooled_dim", 0) or 0)
-    if D == 0: raise ConfigError(f"hidden_weight={self.config.hidden_weight} needs pooled teacher representations, but the cache has none")
+    if D == 0:
+        raise ConfigError(f"hidden_weight={self.config.hidden_weight} needs pooled teacher representations, "
+                          "but the cache has none")
     d = getattr(getattr(self.student, "config", None), "hidden_size", None)
     if d is None:   # a generic model: one eval-mode forward (draws no RNG) tells the size
         b = self._to_device(self.collate_fn([self.train_dataset[0]]))
@@ -311,38 +712,51 @@ def _make_projector(self:DistillTrainer):
         d = pooled.shape[-1]
     self.projector = HiddenProjector(int(d), D).to(self.device)
 
+# %% ../nbs/08_trainer.ipynb #7ebc9577
 @patch
 def _to_device(self:DistillTrainer, batch:dict) -> dict:
     if not isinstance(batch, dict) or "labels" not in batch or "idx" not in batch:
-        raise ConfigError(f"a batch must be a dict holding 'labels' and 'idx'; got {list(batch) if isinstance(batch, dict) else type(batch).__name__}")
+        got = list(batch) if isinstance(batch, dict) else type(batch).__name__
+        raise ConfigError(f"a batch must be a dict holding 'labels' and 'idx'; got {got}")
     return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 @patch
 def _loader(self:DistillTrainer, dataset, batches:list, collate_fn):
     # its own generator: a DataLoader iterator otherwise draws its base seed from the global torch RNG, which would
     # shift the dropout masks of a run resumed mid-epoch
-    return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn, generator=torch.Generator(),
-                                       pin_memory=self.device.type == "cuda")
+    return torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate_fn,
+                                       generator=torch.Generator(), pin_memory=self.device.type == "cuda")
 
-# %% ../nbs/08_trainer.ipynb #788d38d5
-_OWNED = ("checkpoints", "weightlog", "metrics.jsonl", "student", "best_student", "tensorboard", "train_result.json", "result.json")
+# %% ../nbs/08_trainer.ipynb #c3dfe498
+def example_lengths(ds) -> np.ndarray:
+    "Per-example lengths for length-grouped batches: a `length` column, else `len(input_ids)`."
+    if "length" in (getattr(ds, "column_names", None) or []): return np.asarray(ds["length"])
+    try: return np.asarray([len(ds[i]["input_ids"]) for i in range(len(ds))])
+    except (KeyError, TypeError, IndexError):
+        raise ConfigError("group_by_length=True needs a 'length' column or 'input_ids' in every training "
+                          "example") from None
+
+@patch
+def _num_teachers(self:DistillTrainer) -> int:
+    k = getattr(self.cache, "num_teachers", 0)
+    return int(k or self.cache.gather(torch.as_tensor([int(self.train_dataset[0]["idx"])]), "train").logits.shape[1])
+
+def task_metrics(task:str): # a task name; unknown tasks get accuracy
+    "`(preds, labels) -> dict` of the task's metrics (its main metric first)."
+    from rmkd_nb.data import accuracy, compute_metrics, get_task
+    try: spec = get_task(task)
+    except ConfigError: return lambda p, y: {"accuracy": accuracy(p, y)}
+    return lambda p, y: compute_metrics(spec, p, y)
+
+# %% ../nbs/08_trainer.ipynb #40a047c3
+_OWNED = ("checkpoints", "weightlog", "metrics.jsonl", "student", "best_student", "tensorboard", "train_result.json",
+          "result.json")
 
 @patch
 def _prepare_run_dir(self:DistillTrainer):
-    "Refuse finished runs, find the checkpoint to resume, clean what a fresh start replaces. Returns the checkpoint or None."
+    "Refuse finished runs, find the checkpoint to resume, clean what a fresh start replaces. Returns it or None."
     cfg, out = self.config, self.run_dir
-    if (out/"result.json").exists() and not cfg.overwrite:
-        raise ConfigError(f"output_dir {str(out)!r} holds a finished run (result.json exists); set overwrite=True to replace it "
-                          "or choose another output_dir")
-    trained = (out/"train_result.json").exists()
-    if trained and not cfg.resume and not cfg.overwrite:
-        raise ConfigError(f"output_dir {str(out)!r} holds a finished training (train_result.json exists) and resume=False; "
-                          "set overwrite=True to train again or choose another output_dir")
-    replace = cfg.overwrite and (trained or (out/"result.json").exists())   # overwrite=True replaces a finished run
-    ckpts = find_checkpoints(out) if cfg.resume and not replace else []
-    if trained and not replace and not ckpts:
-        raise ConfigError(f"output_dir {str(out)!r} holds a finished training whose checkpoints were removed (keep_checkpoints='none'); "
-                          "set overwrite=True to train again or choose another output_dir")
+    ckpts = _resumable_checkpoints(cfg, out)
     self.accelerator.wait_for_everyone()
     if self.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -359,39 +773,38 @@ def _prepare_run_dir(self:DistillTrainer):
     self.accelerator.wait_for_everyone()
     return ckpts[-1][1] if ckpts else None
 
+# %% ../nbs/08_trainer.ipynb #fd789690
+def _resumable_checkpoints(cfg:DistillConfig, out:Path) -> list:
+    "The checkpoints a run in `out` resumes from ([] for a fresh start); a finished run or training is refused."
+    elsewhere = "or choose another output_dir"
+    if (out/"result.json").exists() and not cfg.overwrite:
+        raise ConfigError(f"output_dir {str(out)!r} holds a finished run (result.json exists); set overwrite=True to "
+                          f"replace it {elsewhere}")
+    trained = (out/"train_result.json").exists()
+    if trained and not cfg.resume and not cfg.overwrite:
+        raise ConfigError(f"output_dir {str(out)!r} holds a finished training (train_result.json exists) and "
+                          f"resume=False; set overwrite=True to train again {elsewhere}")
+    replace = cfg.overwrite and (trained or (out/"result.json").exists())   # overwrite=True replaces a finished run
+    ckpts = find_checkpoints(out) if cfg.resume and not replace else []
+    if trained and not replace and not ckpts:
+        raise ConfigError(f"output_dir {str(out)!r} holds a finished training whose checkpoints were removed "
+                          f"(keep_checkpoints='none'); set overwrite=True to train again {elsewhere}")
+    return ckpts
+
+# %% ../nbs/08_trainer.ipynb #71aa5974
 @patch
 def _write_teacher_table(self:DistillTrainer):
     "weightlog/teachers.npz: idx, labels, teacher_pred (N,K) and teacher_ce (N,K) of the training examples."
     p = self.run_dir/"weightlog"/"teachers.npz"
     if not self.is_main or p.exists() or not hasattr(self.cache, "arrays"): return
     a = self.cache.arrays("train")
+    names = np.asarray([str(n) for n in getattr(self.cache, "label_names", None) or []])
     with atomic_write(p, "wb") as f:
         np.savez(f, idx=np.asarray(a["idx"], np.int64), labels=np.asarray(a["labels"], np.int64),
-                 teacher_pred=np.asarray(a["logits"]).argmax(-1).astype(np.int32), teacher_ce=np.asarray(a["ce"], np.float32),
-                 label_names=np.asarray([str(n) for n in getattr(self.cache, "label_names", None) or []]))
+                 teacher_pred=np.asarray(a["logits"]).argmax(-1).astype(np.int32),
+                 teacher_ce=np.asarray(a["ce"], np.float32), label_names=names)
 
-@patch
-def _write_row(self:DistillTrainer, row:dict):
-    "Append one JSON line to metrics.jsonl (and the scalars to the `report_to` trackers); `on_log` of TrainerCallbacks."
-    if row["type"] in ("train", "eval"):
-        pre = "eval_" if row["type"] == "eval" else ""
-        self._hf_event("on_log", logs={pre + k: v for k, v in row.items() if k not in ("type", "step", "epoch")} | {"epoch": row["epoch"]})
-    if not self.is_main: return
-    with open(self.run_dir/"metrics.jsonl", "a") as f: f.write(json.dumps(row, default=float) + "\n")
-    vals = {f"{row['type']}/{k}": v for k, v in row.items() if k not in ("type", "step", "epoch") and isinstance(v, (int, float))}
-    for t in self._trackers: t.log(vals, step=row["step"])
-
-def _truncate_metrics(path:Path, after_step:int):
-    "Keep the complete metrics.jsonl rows with step <= after_step (a killed run may have left later or partial rows)."
-    if not path.exists(): return
-    keep = []
-    for line in path.read_text().splitlines():
-        try: row = json.loads(line)
-        except json.JSONDecodeError: continue
-        if row.get("step", 0) <= after_step: keep.append(line)
-    with atomic_write(path) as f: f.write("".join(l + "\n" for l in keep))
-
-# %% ../nbs/08_trainer.ipynb #bfac8d0e
+# %% ../nbs/08_trainer.ipynb #4d6477c9
 def resolve_report_to(report_to:list, where:str="report_to") -> list: # DistillConfig.report_to
     "The Accelerate trackers to log to: 'none' -> [], 'all' -> every installed one; a named one must be installed."
     import accelerate.utils as U
@@ -400,10 +813,12 @@ def resolve_report_to(report_to:list, where:str="report_to") -> list: # DistillC
     if list(report_to) == ["all"]: return [n for n, ok in avail.items() if ok]
     missing = [n for n in report_to if not avail.get(n)]
     if missing:
-        raise ConfigError(f"{where}={list(report_to)}: {', '.join(missing)} not installed (pip install "
-                          f"{' '.join('rmkd_nb[tensorboard]' if m == 'tensorboard' else m for m in missing)}), or report_to none")
+        pips = " ".join("rmkd_nb[tensorboard]" if m == "tensorboard" else m for m in missing)
+        raise ConfigError(f"{where}={list(report_to)}: {', '.join(missing)} not installed (pip install {pips}), "
+                          "or report_to none")
     return list(report_to)
 
+# %% ../nbs/08_trainer.ipynb #7d9d6aad
 @patch
 def _open_trackers(self:DistillTrainer) -> list:
     "Start the run's Accelerate trackers (main process) with the config; tensorboard logs go to `tensorboard/`."
@@ -418,426 +833,29 @@ def _open_trackers(self:DistillTrainer) -> list:
                                     for k, v in self.config.to_dict().items()})
     return out
 
-# %% ../nbs/08_trainer.ipynb #acfc67fd
-@patch
-def _teacher_outputs(self:DistillTrainer, idx):
-    "Gather the batch's cached teacher outputs onto the training device."
-    t = self.cache.gather(idx.to(self._cache_device), "train")
-    mv = lambda x: None if x is None else torch.as_tensor(x).to(self.device, non_blocking=True)
-    return mv(t.logits).float(), mv(t.ce).float(), (mv(t.pooled).float() if t.pooled is not None else None)
-
-@patch
-def _fault(self:DistillTrainer, what:str, step:int, idx, kind:str="non-finite", note:str=""):
-    "Raise `NumericFault` (on_nan='stop'), or log the skipped batch (on_nan='skip')."
-    ids = [int(i) for i in torch.as_tensor(idx).reshape(-1).tolist()]
-    if self.world > 1: ids = sum(self._gather_objects(ids), [])   # every process gets here: the fault flag is all-reduced
-    if self.config.on_nan == "stop": raise NumericFault(what, step, ids, note, kind)
-    warnings.warn(f"skipping a batch at step {step}: {kind} {what}{note} (example idx {ids[:20]})")
-    self._write_row({"type": "skip", "step": step, "epoch": self.epoch, "what": what, "idx": ids})
-
-@patch
-def _micro_step(self:DistillTrainer, batch:dict, n_group:int, sync:bool, frozen:bool, step:int, counts:list|None=None):
-    "Forward, weights, loss, fault check and backward of one micro-batch; None when it is skipped."
-    cfg, acc = self.config, self.accelerator
-    idx, labels = batch["idx"].long(), batch["labels"].long()
-    t_logits, t_ce, t_pooled = self._teacher_outputs(idx)
-    before = None
-    if getattr(self.strategy, "needs_before_logits", False): before = self._after_logits(batch); before()   # eval mode, now
-    ctx = ExitStack()
-    if not sync and not frozen and self.world > 1:
-        for m in (self.model, self.projector):
-            if m is not None: ctx.enter_context(acc.no_sync(m))
-    with ctx:
-        with torch.set_grad_enabled(not frozen):
-            logits, pooled = self.forward_fn(self.model, batch)
-            if logits.shape[-1] != t_logits.shape[-1]:
-                raise ConfigError(f"the student has {logits.shape[-1]} outputs but the teacher cache has {t_logits.shape[-1]} classes")
-            state = State(t_logits, t_ce, logits.detach().float(), labels, idx, t_pooled,
-                          None if pooled is None else pooled.detach().float(), step, self.epoch, cfg.temperature)
-            gstate = self._global_state(state, counts)   # the whole global batch: one agent on every process
-            with torch.no_grad(): gw = self.strategy.weights(gstate).to(self.device, torch.float32)
-            w = self._mine(gw, counts)
-            hid = self.projector(pooled) if self.projector is not None and pooled is not None else None
-            per_ex = weighted_kd_loss(logits, t_logits, w, labels, cfg.temperature, cfg.alpha, student_hidden=hid,
-                                      teacher_hidden=t_pooled if hid is not None else None, hidden_weight=cfg.hidden_weight,
-                                      reduction="none")
-        bad_t = ~(torch.isfinite(t_logits).flatten(1).all(1) & torch.isfinite(t_ce).all(1))
-        bad = bad_t | ~torch.isfinite(per_ex.detach())
-        stats = torch.stack([per_ex.detach().float().sum(), bad.sum().float(), bad_t.sum().float()])
-        if self.world > 1: stats = acc.reduce(stats, "sum")
-        loss_sum, n_bad, n_bad_t = stats.tolist()
-        if n_bad:
-            self._fault("teacher output" if n_bad_t else "loss", step, idx[bad_t if n_bad_t else bad])
-            return None
-        if not frozen: acc.backward(per_ex.sum() * (self.world / n_group))
-    return dict(batch=batch, state=state, weights=w, per_ex=per_ex.detach(), logits=logits.detach(), idx=idx,
-                loss_sum=loss_sum, n=len(idx), gstate=gstate, gweights=gw, before=before)
-
-@patch
-def _after_logits(self:DistillTrainer, batch:dict):
-    "A lazy `() -> (B, C)`: eval-mode, no-grad logits of the updated student on `batch` (computed once)."
-    memo = {}
-    def after():
-        if "v" not in memo:
-            m = self.accelerator.unwrap_model(self.model) if self.world > 1 else self.model
-            was = m.training; m.eval()
-            with torch.no_grad(), self.accelerator.autocast(): memo["v"] = self.forward_fn(m, batch)[0].float()
-            m.train(was)
-        return memo["v"]
-    return after
-
-@patch
-def _gather_rows(self:DistillTrainer, x, counts:list):
-    "Gather a (n_r, ...) tensor from every process (n_r = counts[r]) into one, in rank order."
-    x = self._rows(x)
-    if self.world == 1: return x
-    m = max(counts); pad = x.new_zeros((m,) + tuple(x.shape[1:])); pad[:len(x)] = x
-    g = self.accelerator.gather(pad)
-    return torch.cat([g[r * m:r * m + c] for r, c in enumerate(counts)])
-
-REWARD_LIMIT = 65504.0   # float16's largest value: the weight log could not store a larger reward, and no per-example reward should be one
-
-@patch
-def _learn_and_log(self:DistillTrainer, done:list, counts:list, step:int) -> tuple:
-    "strategy.update for each micro-batch, weight-log rows; returns (scalar means, arrays for on_step)."
-    cfg, scalars, arrays = self.config, {}, {}
-    for d, cnt in zip(done, counts):
-        st = d["gstate"]   # the global batch (every process's examples, in rank order)
-        info = self.strategy.update(st, d["gweights"], self._global_feedback(d, cnt)) or {}
-        cols = {"idx": st.idx, "weights": d["gweights"]}
-        for k, v in info.items():
-            if k in ("probs", "actions", "rewards"):
-                if v is not None: cols[k] = v
-            elif isinstance(v, (int, float)) or (torch.is_tensor(v) and v.numel() == 1):
-                scalars.setdefault(k, []).append(float(v))
-        if "rewards" in cols:   # a scalar reward is broadcast to the batch; a non-finite one is a numeric fault
-            r = torch.as_tensor(cols["rewards"], dtype=torch.float32).reshape(-1)
-            cols["rewards"] = r = r.expand(len(st.idx)) if r.numel() == 1 else r
-            r = self._mine(r, cnt)   # each process checks its own examples' rewards (the counts are all-reduced)
-            nonfinite = ~torch.isfinite(r); huge = ~nonfinite & (r.abs() > REWARD_LIMIT)   # an exploding reward is a fault too
-            nb = torch.stack([nonfinite.sum(), huge.sum()]).float().to(self.device)
-            if self.world > 1: nb = self.accelerator.reduce(nb, "sum")
-            n_nonfinite, n_huge = nb.tolist()   # one device sync
-            if n_nonfinite > 0: self._fault("reward", step, d["idx"].cpu()[nonfinite.cpu()])
-            elif n_huge > 0: self._fault("reward", step, d["idx"].cpu()[huge.cpu()], "exploding", f" (|r| > {REWARD_LIMIT:g})")
-        cols = {k: self._rows(v) for k, v in cols.items()}   # already global
-        if self.is_main:
-            if self.weight_log is not None: self.weight_log.append(step, self.epoch, **cols)
-            for k, v in cols.items(): arrays.setdefault(k, []).append(v.cpu().numpy())
-    return ({k: float(np.mean(v)) for k, v in scalars.items()}, {k: np.concatenate(v) for k, v in arrays.items()})
-
-@patch
-def _train_step(self:DistillTrainer, group:list, it) -> dict:
-    "One optimizer step over an accumulation group of global batches; returns the metrics row."
-    cfg, acc = self.config, self.accelerator
-    t0, step = time.perf_counter(), self.step + 1
-    counts = [[len(s) for s in shares] for shares in group]
-    n_group = sum(map(sum, counts))
-    frozen = bool(self.strategy.student_frozen)
-    done, done_counts, skipped, last_skipped = [], [], 0, False
-    for j in range(len(group)):
-        d = self._micro_step(self._to_device(next(it)), n_group, j == len(group) - 1, frozen, step, counts[j])
-        last_skipped = d is None
-        if d is None: skipped += sum(counts[j]); continue
-        done.append(d); done_counts.append(counts[j])
-    lr, norm = self.scheduler.get_last_lr()[0], None
-    if done and not frozen:
-        if self.world > 1 and last_skipped: self._allreduce_grads()   # the synchronising backward did not run
-        if cfg.max_grad_norm > 0:
-            params = [p for g in self.optimizer.param_groups for p in g["params"]]
-            norm = float(acc.clip_grad_norm_(params, cfg.max_grad_norm))
-            if not math.isfinite(norm) and acc.scaler is None:
-                self.optimizer.zero_grad(set_to_none=True)
-                self._fault("gradient norm", step, torch.cat([d["idx"] for d in done]))
-                done, skipped = [], n_group
-        if done:
-            self.optimizer.step()
-            if not acc.optimizer_step_was_skipped: self.scheduler.step()
-    self.optimizer.zero_grad(set_to_none=True)
-    self.step, self.samples, self.skipped = step, self.samples + n_group, self.skipped + skipped
-    scalars, arrays = self._learn_and_log(done, done_counts, step) if done else ({}, {})
-    dt = time.perf_counter() - t0; self.train_time += dt; self._session_samples += n_group; self._session_time += dt
-    n_used = sum(sum(c) for c in done_counts)
-    row = {"type": "train", "step": step, "epoch": self.epoch,
-           "loss": sum(d["loss_sum"] for d in done) / n_used if n_used else None, "lr": lr,
-           "samples_per_s": self._session_samples / max(self._session_time, 1e-9)}
-    if norm is not None: row["grad_norm"] = norm
-    if frozen: row["student_frozen"] = True
-    if skipped: row["skipped"] = skipped
-    return row | scalars, arrays
-
-@patch
-def _allreduce_grads(self:DistillTrainer):
-    "Average gradients by hand when the synchronising micro-batch was skipped (DDP only)."
-    for g in self.optimizer.param_groups:
-        for p in g["params"]:
-            if p.grad is not None: p.grad.copy_(self.accelerator.reduce(p.grad, "mean"))
-
-# %% ../nbs/08_trainer.ipynb #4d6477c9
-import dataclasses
-
-@patch
-def _rows(self:DistillTrainer, x):
-    "`x` as a float (or long) tensor on the training device."
-    x = torch.as_tensor(x).to(self.device)
-    return x.float() if x.is_floating_point() or x.dtype == torch.bool else x.long()
-
-@patch
-def _mine(self:DistillTrainer, x, counts:list|None): # x: rows of the global batch; counts: rows per process
-    "This process's rows of a global-batch tensor."
-    if self.world == 1: return x
-    o = sum(counts[:self.rank]); return x[o:o + counts[self.rank]]
-
-@patch
-def _global_state(self:DistillTrainer, state:State, counts:list|None) -> State:
-    "The `State` of the whole global batch (every process's rows, in rank order)."
-    if self.world == 1: return state
-    g = lambda x: None if x is None else self._gather_rows(x, counts)
-    return dataclasses.replace(state, teacher_logits=g(state.teacher_logits), teacher_ce=g(state.teacher_ce),
-                               student_logits=g(state.student_logits), labels=g(state.labels), idx=g(state.idx),
-                               teacher_pooled=g(state.teacher_pooled), student_pooled=g(state.student_pooled))
-
-@patch
-def _global_feedback(self:DistillTrainer, d:dict, counts:list) -> StepFeedback:
-    "`StepFeedback` of a micro-batch over the global batch; the updated student's logits are gathered lazily, once."
-    st, after = d["gstate"], self._after_logits(d["batch"])
-    g = (lambda x: x) if self.world == 1 else (lambda x: self._gather_rows(x, counts))
-    memo = {}
-    def global_after():
-        if "v" not in memo: memo["v"] = g(after())
-        return memo["v"]
-    before = d.get("before")   # eval-mode logits before the step, for strategies that ask (ce_gain)
-    return StepFeedback(loss=g(d["per_ex"]), student_ce=st.student_ce,
-                        kd=kd_per_teacher(g(d["logits"]), st.teacher_logits, self.config.temperature).detach(),
-                        after_logits=after if self.world == 1 else global_after,
-                        before_logits=None if before is None else before if self.world == 1 else (lambda: g(before())))
-
-# %% ../nbs/08_trainer.ipynb #e1458045
-@patch
-def evaluate(self:DistillTrainer, dataset=None) -> dict: # default: the trainer's eval_dataset
-    "Task metrics plus `loss` (mean CE) of the current student on `dataset`."
-    self._setup()
-    ds = self.eval_dataset if dataset is None else dataset
-    if ds is None: raise ConfigError("evaluate(): no dataset given and the trainer has no eval_dataset")
-    collate = self.eval_collate_fn if dataset is None else (self.eval_collate_fn or default_collate_fn(ds[0], self.tokenizer, self.student))
-    shares = np.array_split(np.arange(len(ds)), self.world); mine = shares[self.rank]; bs = self.config.eval_batch_size
-    loader = self._loader(ds, [mine[i:i + bs].tolist() for i in range(0, len(mine), bs)], collate)
-    m = self.accelerator.unwrap_model(self.model) if self.world > 1 else self.model
-    was = m.training; m.eval()
-    preds, labels, ce = [torch.zeros(0, dtype=torch.long, device=self.device)], [torch.zeros(0, dtype=torch.long, device=self.device)], [torch.zeros(0, device=self.device)]
-    with torch.no_grad(), self.accelerator.autocast():
-        for b in loader:
-            b = self._to_device(b)
-            logits = self.forward_fn(m, b)[0].float()
-            preds.append(logits.argmax(-1)); labels.append(b["labels"].long())
-            ce.append(F.cross_entropy(logits, b["labels"].long(), reduction="none"))
-    m.train(was)
-    counts = [len(s) for s in shares]
-    preds, labels, ce = (self._gather_rows(torch.cat(x), counts) for x in (preds, labels, ce))
-    out = {k: float(v) for k, v in self.compute_metrics(preds.cpu().numpy(), labels.cpu().numpy()).items()}
-    return out | {"loss": float(ce.mean())}
-
-@patch
-def _evaluate_and_log(self:DistillTrainer) -> dict:
-    "Evaluate, write the eval row, track the best; returns the metrics ({} without a dev set)."
-    if self.eval_dataset is None: return {}
-    if self.last_eval_step == self.step: return self.last_eval
-    metrics = self.evaluate()
-    before = dataclasses.replace(self.state)   # TrainerCallbacks see the best before this evaluation, as in Trainer
-    self.last_eval, self.last_eval_step, self._new_best = metrics, self.step, False
-    key = self.main_metric if self.best is not None else next((k for k in metrics if k != "loss"), "loss")
-    lower = "loss" in key
-    if self.best is None or (metrics[key] < self.best[key] if lower else metrics[key] > self.best[key]):
-        self.best, self.best_step, self._new_best = metrics, self.step, True
-    self.state.main_metric = key
-    self._write_row({"type": "eval", "step": self.step, "epoch": self.epoch} | metrics)
-    if self.is_main:
-        if self.weight_log is not None: self.weight_log.flush()   # the plots see the log up to this evaluation
-        for cb in self.callbacks:
-            if hasattr(cb, "on_evaluate") and not is_trainer_callback(cb): cb.on_evaluate(self, metrics)
-    self._hf_event("on_evaluate", state=before, metrics={f"eval_{k}": v for k, v in metrics.items()} | {"epoch": self.epoch})
-    return metrics
-
-# %% ../nbs/08_trainer.ipynb #17046594
-@patch
-def reward_metrics(self:DistillTrainer) -> dict:
-    "The student's metrics on the reward split for strategies that learn from them; {} otherwise."
-    if self.reward_dataset is None or not getattr(self.strategy, "uses_reward_metrics", False): return {}
-    return self.evaluate(self.reward_dataset)
-
-@patch
-def heldout(self:DistillTrainer, key:int, n:int) -> dict: # key: e.g. the episode number; n: examples
-    "Metrics and mean CE (`loss`) of the current student on `n` reward-split examples drawn by `key` (same key, same rows)."
-    if self.reward_dataset is None: raise ConfigError("heldout(): the trainer has no reward_dataset (set reward_examples)")
-    N = len(self.reward_dataset)
-    rows = np.sort(np.random.default_rng([self.config.seed, int(key)]).permutation(N)[:min(int(n), N)])
-    ds = self.reward_dataset
-    return self.evaluate(ds.select(rows.tolist()) if hasattr(ds, "select") else [ds[int(i)] for i in rows])
-
-# %% ../nbs/08_trainer.ipynb #c8774d15
-@patch
-def _checkpoint_state(self:DistillTrainer) -> TrainerState:
-    "`self.state` with the fields a resume checks and the wall time so far."
-    return dataclasses.replace(self.state, num_processes=self.world, batch_size=self.config.batch_size,
-                               grad_accum=self.config.grad_accum, main_metric=self.main_metric,
-                               wall_time=self.wall_time + time.time() - self._t_start, is_world_process_zero=self.is_main,
-                               cache_fingerprint=getattr(self.cache, "fingerprint", None))
-
-@patch
-def _gather_objects(self:DistillTrainer, obj) -> list:
-    if self.world == 1: return [obj]
-    from accelerate.utils import gather_object
-    return gather_object([obj])
-
-@patch
-def _before_checkpoint_commit(self:DistillTrainer, tmp_dir:Path):
-    "Hook called with the complete temporary checkpoint directory just before it is renamed into place (tests)."
-
-@patch
-def _save_checkpoint(self:DistillTrainer):
-    "Write checkpoints/step-<n> atomically (main process), keep the last two and the best."
-    if self.is_main and self.weight_log is not None: self.weight_log.flush()
-    rngs, strategies = self._gather_objects(rng_state()), self._gather_objects(self.strategy.state_dict())
-    if self.is_main:
-        path = self.run_dir/"checkpoints"/f"step-{self.step}"
-        with atomic_dir(path, overwrite=True) as tmp:
-            safetensors.torch.save_model(self.student, str(tmp/"model.safetensors"))
-            if self.projector is not None:
-                safetensors.torch.save_model(self.accelerator.unwrap_model(self.projector), str(tmp/"projector.safetensors"))
-            save_tree(self.optimizer.state_dict(), tmp/"optimizer"); save_tree(self.scheduler.state_dict(), tmp/"scheduler")
-            if self.accelerator.scaler is not None: save_tree(self.accelerator.scaler.state_dict(), tmp/"scaler")
-            save_tree(strategies, tmp/"strategy"); save_tree(rngs, tmp/"rng")
-            self._checkpoint_state().save_to_json(tmp/"trainer_state.json", self.config.to_dict())
-            self._before_checkpoint_commit(tmp)
-        keep = {s for s, _ in find_checkpoints(self.run_dir)[-2:]} | {self.best_step}
-        for s, p in find_checkpoints(self.run_dir):
-            if s not in keep: shutil.rmtree(p, ignore_errors=True)
-    self.accelerator.wait_for_everyone()
-    self._hf_event("on_save")
-
-@patch
-def _load_checkpoint(self:DistillTrainer, path:Path):
-    "Restore everything from a checkpoint; RNG states last."
-    st, old = TrainerState.load_from_json(path/"trainer_state.json")
-    for k, mine in (("num_processes", self.world), ("batch_size", self.config.batch_size), ("grad_accum", self.config.grad_accum)):
-        if getattr(st, k) != mine: raise ConfigError(f"cannot resume {path}: it was written with {k}={getattr(st, k)}, this run has {k}={mine}")
-    new = self.config.to_dict()
-    diff = config_changes(old, new)
-    if diff: raise ConfigError(f"cannot resume {path}: config changed in {', '.join(f'{k} ({old[k]!r} -> {new[k]!r})' for k in diff)}; "
-                               "set resume=False (or another output_dir) to start afresh")
-    fp = getattr(self.cache, "fingerprint", None)
-    if st.cache_fingerprint and fp and st.cache_fingerprint != fp:
-        raise ConfigError(f"cannot resume {path}: it was trained from teacher cache {st.cache_fingerprint}, this run has {fp}; "
-                          "set resume=False (or another output_dir) to start afresh")
-    safetensors.torch.load_model(self.student, str(path/"model.safetensors"))
-    if self.projector is not None:
-        safetensors.torch.load_model(self.accelerator.unwrap_model(self.projector), str(path/"projector.safetensors"))
-    self.optimizer.load_state_dict(load_tree(path/"optimizer")); self.scheduler.load_state_dict(load_tree(path/"scheduler"))
-    if self.accelerator.scaler is not None and (path/"scaler.json").exists(): self.accelerator.scaler.load_state_dict(load_tree(path/"scaler"))
-    self.strategy.load_state_dict(load_tree(path/"strategy")[self.rank])
-    keep = {k: getattr(self.state, k) for k in ("total_steps", "steps_per_epoch")}   # planned by this session
-    keep["is_world_process_zero"] = self.is_main
-    self.state = dataclasses.replace(st, **keep)
-    if self.is_main:
-        if self.weight_log is not None: self.weight_log.truncate(self.step)
-        _truncate_metrics(self.run_dir/"metrics.jsonl", self.step)
-    self.accelerator.wait_for_everyone()
-    set_rng_state(load_tree(path/"rng")[self.rank])
-
-# %% ../nbs/08_trainer.ipynb #64a83c86
-@patch
-def train(self:DistillTrainer) -> dict:
-    "Train (resuming from the newest checkpoint when there is one); returns final and best metrics."
-    self._setup()
-    ckpt = self._prepare_run_dir()
-    self._setup_train()
-    self._t_start, self._session_samples, self._session_time, self._new_best = time.time(), 0, 0.0, False
-    if self.is_main and self.config.log_weights:
-        self.weight_log = WeightLog(self.run_dir, list(getattr(self.cache, "teacher_names", range(self._num_teachers()))),
-                                    chunk_rows=self.weight_log_rows)
-    if ckpt is not None: self._load_checkpoint(ckpt)
-    self._write_teacher_table()
-    self._trackers = self._open_trackers()
-    self._hf_event("on_train_begin")
-    bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", disable=not self.is_main, dynamic_ncols=True)
-    try:
-        while self.step < self.total_steps and self.epoch < self.num_epochs and not self.state.should_training_stop:
-            self._train_epoch(bar)
-    finally:
-        bar.close()
-        if self.is_main and self.weight_log is not None: self.weight_log.flush()
-    return self._finish()
-
-@patch
-def _num_teachers(self:DistillTrainer) -> int:
-    return int(getattr(self.cache, "num_teachers", 0) or self.cache.gather(torch.as_tensor([int(self.train_dataset[0]["idx"])]), "train").logits.shape[1])
-
-@patch
-def _train_epoch(self:DistillTrainer, bar):
-    cfg, e = self.config, self.epoch
-    batches = epoch_batches(len(self.train_dataset), cfg.batch_size, cfg.seed, e, self.world, self._lengths)
-    groups = [batches[i:i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
-    if self.group == 0: self.strategy.on_epoch_start(e); self._hf_event("on_epoch_begin")
-    it = iter(self._loader(self.train_dataset, [sh[self.rank] for g in groups[self.group:] for sh in g], self.collate_fn))
-    self.model.train()
-    while self.group < len(groups) and self.step < self.total_steps and not self.state.should_training_stop:
-        self._hf_event("on_step_begin")
-        row, arrays = self._train_step(groups[self.group], it)
-        self.group += 1
-        last = self.group == len(groups) or self.step >= self.total_steps
-        self._after_step(row, arrays, bar, last)
-    self._evaluate_and_log()
-    self.strategy.on_epoch_end(e, self.reward_metrics())   # the strategy sees the reward split only, never the report split
-    if self.group == len(groups): self.epoch, self.group = e + 1, 0; self._hf_event("on_epoch_end")
-    self._save_checkpoint()
-
-@patch
-def _after_step(self:DistillTrainer, row:dict, arrays:dict, bar, last_in_epoch:bool):
-    "Log the step, call on_step, evaluate / checkpoint when due."
-    cfg = self.config
-    self._hf_event("on_step_end", record=row | arrays)
-    self._write_row(row)
-    if self.is_main:
-        post = {"loss": f"{row['loss']:.4f}" if row["loss"] is not None else "-", "samples/s": f"{row['samples_per_s']:.0f}"}
-        if self.last_eval: post[self.main_metric] = f"{self.last_eval.get(self.main_metric, float('nan')):.4f}"
-        bar.set_postfix(post, refresh=False); bar.update(1)
-        for cb in self.callbacks:
-            if hasattr(cb, "on_step") and not is_trainer_callback(cb): cb.on_step(self, row | arrays)
-    self._new_best = False
-    if cfg.eval_every and self.step % cfg.eval_every == 0 and not last_in_epoch: self._evaluate_and_log()
-    if not last_in_epoch and ((cfg.save_every and self.step % cfg.save_every == 0) or self._new_best): self._save_checkpoint()
-
+# %% ../nbs/08_trainer.ipynb #459655e2
 @patch
 def _finish(self:DistillTrainer) -> dict:
     "Final metrics, the saved student, train_result.json, on_train_end."
-    final = self._evaluate_and_log()
-    result = {"final": final, "best": self.best, "best_step": self.best_step,
+    final, s = self._evaluate_and_log(), self.state
+    result = {"final": final, "best": s.best, "best_step": s.best_step,
               "main_metric": self.main_metric if self.eval_dataset is not None else None,
-              "steps": self.step, "epochs": self.step / self.steps_per_epoch, "samples": self.samples, "skipped": self.skipped,
-              "train_time_s": self.train_time, "wall_time_s": self.wall_time + time.time() - self._t_start,
-              "samples_per_s": self.samples / max(self.train_time, 1e-9), "num_processes": self.world,
+              "steps": s.step, "epochs": s.step / s.steps_per_epoch, "samples": s.samples, "skipped": s.skipped,
+              "train_time_s": s.train_time, "wall_time_s": s.wall_time + time.time() - self._t_start,
+              "samples_per_s": s.samples / max(s.train_time, 1e-9), "num_processes": self.world,
               "device": str(self.device), "mixed_precision": self.accelerator.mixed_precision}
     if self.is_main:
         self.save_student(self.run_dir/"student"); self._save_best_student()
         for t in self._trackers: t.finish()
         write_json(self.run_dir/"train_result.json", result)
-        self._prune_finished_checkpoints()
+        prune_finished_checkpoints(self.run_dir, s.step, self.config.keep_checkpoints)
         for cb in self.callbacks:
             if hasattr(cb, "on_train_end") and not is_trainer_callback(cb): cb.on_train_end(self, result)
     self._hf_event("on_train_end")
     self.accelerator.wait_for_everyone()
     return result
 
-@patch
-def _prune_finished_checkpoints(self:DistillTrainer):
-    "Once `train_result.json` is written, keep the final checkpoint ('last'), none, or all of them (`keep_checkpoints`)."
-    mode, cdir = self.config.keep_checkpoints, self.run_dir/"checkpoints"
-    if mode == "all" or not cdir.is_dir(): return
-    for s, p in find_checkpoints(self.run_dir):
-        if mode == "none" or s != self.step:   # renamed first, so a kill mid-delete leaves no partial checkpoint
-            old = p.with_name(f".old-{p.name}"); p.rename(old); shutil.rmtree(old, ignore_errors=True)
-    if mode == "none": shutil.rmtree(cdir, ignore_errors=True)
-
+# %% ../nbs/08_trainer.ipynb #c2a8ba4c
 @patch
 def save_student(self:DistillTrainer, path, # a directory, written atomically (replaced if present)
                  model=None):               # default: the trainer's student
@@ -855,40 +873,49 @@ def save_student(self:DistillTrainer, path, # a directory, written atomically (r
             write_json(tmp/"labels.json", {"label_names": names})
     return Path(path)
 
+# %% ../nbs/08_trainer.ipynb #d6634dc3
 @patch
 def _save_best_student(self:DistillTrainer):
-    "`best_student/`: the student of the best evaluation on the main metric (`load_best_model_at_end`), beside `student/`."
-    if self.best_step is None: return
-    out, ck = self.run_dir/"best_student", self.run_dir/"checkpoints"/f"step-{self.best_step}"/"model.safetensors"
-    if self.best_step == self.step: return self.save_student(out)
+    "`best_student/`: the student of the best evaluation on the main metric (`load_best_model_at_end`)."
+    best = self.state.best_step
+    if best is None: return
+    out, ck = self.run_dir/"best_student", self.run_dir/"checkpoints"/f"step-{best}"/"model.safetensors"
+    if best == self.state.step: return self.save_student(out)
     if not ck.exists():   # a finished run returned again: its best student was saved the first time
-        if not out.exists(): warnings.warn(f"the best checkpoint (step {self.best_step}) is gone: no best_student/")
+        if not out.exists(): warnings.warn(f"the best checkpoint (step {best}) is gone: no best_student/")
         return
     m = copy.deepcopy(self.student); safetensors.torch.load_model(m, str(ck))
     return self.save_student(out, model=m)
 
+@patch
+def _before_checkpoint_commit(self:DistillTrainer, tmp_dir:Path):
+    "Hook called with the complete temporary checkpoint directory just before it is renamed into place (tests)."
+
 # %% ../nbs/08_trainer.ipynb #6958a71f
 def is_trainer_callback(cb) -> bool:
     "Whether `cb` is a `transformers.TrainerCallback` (instance or class): called with `args, state, control`."
-    import sys
     if "transformers" not in sys.modules: return False
     from transformers import TrainerCallback
     return isinstance(cb, TrainerCallback) or (isinstance(cb, type) and issubclass(cb, TrainerCallback))
 
+# %% ../nbs/08_trainer.ipynb #851b01bd
 def training_arguments(cfg:DistillConfig, main_metric:str="loss", **kw): # kw: more TrainingArguments fields
     "The `transformers.TrainingArguments` that mean what `cfg` means (for callbacks and `rmkd_nb.hf`)."
     from transformers import TrainingArguments
     every = {"eval_strategy": "steps", "eval_steps": cfg.eval_every, "save_strategy": "steps",
              "save_steps": cfg.eval_every} if cfg.eval_every else {"eval_strategy": "epoch", "save_strategy": "epoch"}
     limit = {"last": 1, "none": 0, "all": None}[cfg.keep_checkpoints]
-    a = dict(output_dir=cfg.output_dir, learning_rate=cfg.lr, num_train_epochs=cfg.epochs, weight_decay=cfg.weight_decay,
+    a = dict(output_dir=cfg.output_dir, learning_rate=cfg.lr, num_train_epochs=cfg.epochs,
+             weight_decay=cfg.weight_decay,
              per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.eval_batch_size,
              gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
              seed=cfg.seed, report_to=cfg.report_to, logging_steps=1, save_total_limit=limit, torch_compile=cfg.compile,
-             metric_for_best_model=main_metric, greater_is_better="loss" not in main_metric, load_best_model_at_end=True,
+             metric_for_best_model=main_metric, greater_is_better="loss" not in main_metric,
+             load_best_model_at_end=True,
              use_cpu=cfg.device == "cpu", disable_tqdm=True, bf16=cfg.precision == "bf16", fp16=cfg.precision == "fp16")
     return TrainingArguments(**(a | every | kw))
 
+# %% ../nbs/08_trainer.ipynb #7597559e
 @patch
 def _hf_event(self:DistillTrainer, event:str, state=None, **kw):
     "Call `event` on every `TrainerCallback` as `Trainer` does (args, state, control, model, ...); honour the control."
@@ -913,5 +940,7 @@ def _hf_event(self:DistillTrainer, event:str, state=None, **kw):
 def _main_metric_name(self:DistillTrainer) -> str:
     "The main dev metric before any evaluation: the task's first metric (`loss` without a dev set)."
     if self.eval_dataset is None: return "loss"
-    try: return self.main_metric if self.best else next(iter(self.compute_metrics(np.zeros(2, int), np.zeros(2, int))))
+    try:
+        if self.state.best: return self.main_metric
+        return next(iter(self.compute_metrics(np.zeros(2, int), np.zeros(2, int))))
     except Exception: return "loss"

@@ -37,13 +37,12 @@ def kill_in_cache_build(cache_dir:Path):
 def kill_in_checkpoint_write(step:int):
     "Half-write `optimizer.safetensors` of checkpoint step-N (inside its temporary directory), then SIGKILL."
     import safetensors.torch
-    import rmkd_nb.trainer as T
+    import rmkd_nb.checkpoints as T
     orig = T.save_tree
     def save(obj, path):
         p = Path(path)
         if p.name == "optimizer" and p.parent.name.startswith(f".tmp-step-{step}-"):
-            from rmkd_nb.checkpoints import _encode
-            tensors = {}; _encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
+            tensors = {}; T._encode(obj, tensors, "t"); data = safetensors.torch.save(tensors)
             with open(p.with_name("optimizer.safetensors"), "wb") as fh:
                 fh.write(data[:len(data) // 2]); fh.flush(); os.fsync(fh.fileno())
             die()

@@ -108,7 +108,7 @@ def run(out, data_dir, strategy="coin", dropout=0.1, hang_after_step=None, hang_
 
     class Trainer(DistillTrainer):
         def _before_checkpoint_commit(self, tmp_dir):
-            if hang_in_checkpoint is not None and self.step == hang_in_checkpoint:
+            if hang_in_checkpoint is not None and self.state.step == hang_in_checkpoint:
                 (Path(tmp_dir) / "model.safetensors").write_bytes(b"half-written")   # what a reader must never load
                 Path(marker).write_text(str(os.getpid())); time.sleep(600)
     if chunk_rows: Trainer.weight_log_rows = chunk_rows

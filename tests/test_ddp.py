@@ -41,8 +41,10 @@ def test_two_gloo_processes_match_one(tmp_path):
     ha, hb = _tiny.history(tmp_path / "ddp"), _tiny.history(tmp_path / "one")
     assert [(r["type"], r["step"]) for r in ha] == [(r["type"], r["step"]) for r in hb]
     skips = [(r["step"], r["idx"]) for r in ha if r["type"] == "skip"]
-    assert skips == [(r["step"], r["idx"]) for r in hb if r["type"] == "skip"] == [(1, [9]), (2, [3]), (4, [9]), (5, [3])]
-    np.testing.assert_allclose([r["loss"] for r in ha if "loss" in r], [r["loss"] for r in hb if "loss" in r], atol=1e-5)
+    skips_one = [(r["step"], r["idx"]) for r in hb if r["type"] == "skip"]
+    assert skips == skips_one == [(1, [9]), (2, [3]), (4, [9]), (5, [3])]
+    losses = lambda h: [r["loss"] for r in h if "loss" in r]
+    np.testing.assert_allclose(losses(ha), losses(hb), atol=1e-5)
     la, lb = WeightLog.read(tmp_path / "ddp"), WeightLog.read(tmp_path / "one")   # gathered from both ranks, in order
     for k in ("step", "idx", "weights"): np.testing.assert_array_equal(la[k], lb[k], err_msg=k)
     assert len(la["idx"]) == 90 - 32
@@ -78,7 +80,8 @@ def test_two_gloo_processes_hold_one_agent_that_matches_one_process(tmp_path):
         for name in r0: assert torch.equal(r0[name], r1[name]), f"{k}: rank 0 and rank 1 hold different agents ({name})"
         (solo,) = (_agent_tensors(s) for s in _tiny.agent_states(one_dir))
         worst = max((r0[n].double() - solo[n].double()).abs().max().item() for n in solo)
-        assert worst < 1e-5 and float(r0["policy.w"].abs().max()) > 1e-3, f"{k}: agent differs from one process by {worst}"
+        assert worst < 1e-5 and float(r0["policy.w"].abs().max()) > 1e-3, \
+            f"{k}: agent differs from one process by {worst}"
         a, b = _tiny.student_params(ddp_dir), _tiny.student_params(one_dir)
         worst = max((a[n] - b[n]).abs().max().item() for n in a)
         assert worst < 1e-5, f"{k}: largest student parameter difference {worst}"
@@ -89,5 +92,6 @@ def test_two_gloo_processes_hold_one_agent_that_matches_one_process(tmp_path):
             np.testing.assert_allclose(va, vb, atol=1e-5, err_msg=f"{k}: {col}")
         la, lb = WeightLog.read(ddp_dir), WeightLog.read(one_dir)
         for c in ("step", "idx", "actions"): np.testing.assert_array_equal(la[c], lb[c], err_msg=f"{k}: {c}")
-        for c in ("weights", "probs", "rewards"): np.testing.assert_allclose(la[c], lb[c], atol=2e-3, err_msg=f"{k}: {c}")
+        for c in ("weights", "probs", "rewards"):
+            np.testing.assert_allclose(la[c], lb[c], atol=2e-3, err_msg=f"{k}: {c}")
         assert len(la["idx"]) == 90

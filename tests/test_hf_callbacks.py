@@ -1,4 +1,5 @@
-"""Real `transformers.TrainerCallback`s in `DistillTrainer`: the events, args/state/control, early stopping, the explorer."""
+"""Real `transformers.TrainerCallback`s in `DistillTrainer`: the events, args/state/control, early stopping, the
+explorer."""
 import json, sys
 from pathlib import Path
 
@@ -22,7 +23,8 @@ def trainer(out, callbacks=(), **cfg):
     return DistillTrainer(config, _tiny.MLP(), train, dev, cache, callbacks=list(callbacks))
 
 
-def rows(run, kind): return [r for r in map(json.loads, (Path(run)/"metrics.jsonl").read_text().splitlines()) if r["type"] == kind]
+def rows(run, kind):
+    return [r for r in map(json.loads, (Path(run)/"metrics.jsonl").read_text().splitlines()) if r["type"] == kind]
 
 
 class Recorder(TrainerCallback):
@@ -31,7 +33,8 @@ class Recorder(TrainerCallback):
     def _rec(name):
         def f(self, args, state, control, **kw):
             assert isinstance(args, TrainingArguments) and isinstance(state, TrainerState), (type(args), type(state))
-            self.events.append((name, state.global_step, kw.get("metrics"), kw.get("logs"), kw.get("model") is not None))
+            has_model = kw.get("model") is not None
+            self.events.append((name, state.global_step, kw.get("metrics"), kw.get("logs"), has_model))
         return f
     for _n in ("on_train_begin", "on_epoch_begin", "on_step_begin", "on_step_end", "on_log", "on_evaluate", "on_save",
                "on_epoch_end", "on_train_end"):
@@ -71,7 +74,7 @@ def test_should_training_stop_is_honoured_and_survives_a_resume(tmp_path):
 def test_hf_early_stopping_stops_where_its_rule_says(tmp_path):
     full = trainer(tmp_path/"full", epochs=6).train()
     evals = rows(tmp_path/"full", "eval")
-    best, bad, stop = None, 0, None          # EarlyStoppingCallback's rule (patience 1), on the uninterrupted run's evals
+    best, bad, stop = None, 0, None          # EarlyStoppingCallback's rule (patience 1), on the full run's evals
     for r in evals:
         if best is None or r["accuracy"] > best: best, bad = r["accuracy"], 0
         else: bad += 1
@@ -90,4 +93,5 @@ def test_explorer_callback_is_a_trainer_callback_fed_live(tmp_path):
     trainer(tmp_path/"run", [cb], epochs=1).train()
     log = WeightLog.read(tmp_path/"run")
     assert ex.run.num_rows == len(log["idx"]) and np.array_equal(np.asarray(ex.run.log["idx"]), log["idx"])
-    assert [m for m in ex.run.metrics if m["type"] == "eval"][-1]["accuracy"] == rows(tmp_path/"run", "eval")[-1]["accuracy"]
+    last_eval = [m for m in ex.run.metrics if m["type"] == "eval"][-1]
+    assert last_eval["accuracy"] == rows(tmp_path/"run", "eval")[-1]["accuracy"]

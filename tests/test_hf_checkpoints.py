@@ -1,4 +1,5 @@
-"""Checkpoints hold safetensors + JSON only (nothing unpickled on any load path); the best student is kept as a model."""
+"""Checkpoints hold safetensors + JSON only (nothing unpickled on any load path); the best student is kept as a
+model."""
 import json, re, sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_no_pickle_on_any_load_path():
-    files = [*(ROOT/"rmkd_nb").glob("*.py"), *(ROOT/"nbs").glob("*.ipynb"), *(ROOT/"tests").glob("*.py"), *(ROOT/"bench").glob("*.py")]
+    files = [*(ROOT/"rmkd_nb").glob("*.py"), *(ROOT/"nbs").glob("*.ipynb"), *(ROOT/"tests").glob("*.py"),
+             *(ROOT/"bench").glob("*.py")]
     for p in sorted(f for f in files if f.name != Path(__file__).name):
         text = p.read_text()
         for bad in ("weights_only=False", "torch.load(", "pickle.load", "allow_pickle=True"):
@@ -44,7 +46,8 @@ def test_old_checkpoint_is_refused_with_a_clear_message(tmp_path):
     ck = find_checkpoints(tmp_path/"run")[-1][1]
     st = json.loads((ck/"trainer_state.json").read_text()); st.pop("version")   # what version 1 wrote: no version
     (ck/"trainer_state.json").write_text(json.dumps(st))
-    with pytest.raises(ConfigError, match=r"has version 1, this rmkd_nb reads version 2 .*set resume=False or overwrite=True"):
+    refused = r"has version 1, this rmkd_nb reads version 2 .*set resume=False or overwrite=True"
+    with pytest.raises(ConfigError, match=refused):
         trainer(tmp_path/"run").train()
 
 

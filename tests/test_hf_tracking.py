@@ -1,4 +1,5 @@
-"""report_to: every metrics.jsonl row also goes to Accelerate's trackers (TensorBoard here); missing trackers are refused."""
+"""report_to: every metrics.jsonl row also goes to Accelerate's trackers (TensorBoard here); missing trackers are
+refused."""
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""`rmkd_nb.hf.DistillationTrainer` (a transformers.Trainer) gives DistillTrainer's losses on the same seed, data, batches."""
+"""`rmkd_nb.hf.DistillationTrainer` (a transformers.Trainer) gives DistillTrainer's losses on the same seed, data,
+batches."""
 import json, sys
 from pathlib import Path
 
@@ -24,10 +25,12 @@ def toy(tmp_path_factory):
 
 def both(tmp_path, toy, strategy, **kw):
     train, dev, tok, cache = toy
-    cfg = DistillConfig(**{"output_dir": str(tmp_path/"kit"), "epochs": 2, "batch_size": 8, "lr": 2e-3, "warmup_ratio": 0.25,
-                           "seed": 0, "strategy": strategy, "device": "cpu", "precision": "fp32", "log_weights": False} | kw)
+    cfg = DistillConfig(**{"output_dir": str(tmp_path/"kit"), "epochs": 2, "batch_size": 8, "lr": 2e-3,
+                           "warmup_ratio": 0.25, "seed": 0, "strategy": strategy, "device": "cpu", "precision": "fp32",
+                           "log_weights": False} | kw)
     DistillTrainer(cfg, _tiny.tiny_bert(dropout=0.0), train, dev, cache, tokenizer=tok).train()
-    kit = [r["loss"] for r in map(json.loads, (tmp_path/"kit"/"metrics.jsonl").read_text().splitlines()) if r["type"] == "train"]
+    kit_rows = map(json.loads, (tmp_path/"kit"/"metrics.jsonl").read_text().splitlines())
+    kit = [r["loss"] for r in kit_rows if r["type"] == "train"]
     args = training_arguments(cfg.replace(output_dir=str(tmp_path/"hf")), optim="adamw_torch", eval_strategy="no",
                               save_strategy="epoch", load_best_model_at_end=False, use_cpu=True)
     hf = DistillationTrainer(model=_tiny.tiny_bert(dropout=0.0), args=args, train_dataset=train, processing_class=tok,

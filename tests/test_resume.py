@@ -28,10 +28,12 @@ def _start_and_kill(tmp_path, **hang):
     marker = tmp_path / "marker"
     args = dict(out=str(tmp_path / "run"), data_dir=str(tmp_path / "data"), marker=str(marker), **OPTS, **hang)
     env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1")
-    p = subprocess.Popen([sys.executable, TINY, json.dumps(args)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen([sys.executable, TINY, json.dumps(args)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
     t0 = time.time()
     while not marker.exists():
-        if p.poll() is not None: raise AssertionError(f"the run ended before the hang point:\n{p.stderr.read().decode()[-3000:]}")
+        if p.poll() is not None:
+            raise AssertionError(f"the run ended before the hang point:\n{p.stderr.read().decode()[-3000:]}")
         if time.time() - t0 > 120: p.kill(); raise AssertionError("the run did not reach the hang point in 120 s")
         time.sleep(0.05)
     os.kill(p.pid, signal.SIGKILL); p.wait()
@@ -47,7 +49,8 @@ def _assert_same_run(run_dir, reference):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), "student parameters differ"
     assert _tiny.history(run_dir) == _tiny.history(ref_dir)
     la, lb = WeightLog.read(run_dir), WeightLog.read(ref_dir)
-    for k in ("step", "epoch", "idx", "weights", "probs", "actions", "rewards"): np.testing.assert_array_equal(la[k], lb[k], err_msg=k)
+    for k in ("step", "epoch", "idx", "weights", "probs", "actions", "rewards"):
+        np.testing.assert_array_equal(la[k], lb[k], err_msg=k)
     assert len(la["idx"]) == 128 and (np.bincount(la["idx"]) == 2).all()
 
 
