@@ -32,8 +32,9 @@ class Registry:
         def _add(o):
             key = name.lower()
             old = self._items.get(key)
-            same = old is o or getattr(old, "__qualname__", 1) == getattr(o, "__qualname__", 2)  # a re-run cell or re-import
-            if old is not None and not same: raise ConfigError(f"{self.kind} {name!r} is already registered (by {old!r})")
+            same = old is o or getattr(old, "__qualname__", 1) == getattr(o, "__qualname__", 2)  # a re-run or re-import
+            if old is not None and not same:
+                raise ConfigError(f"{self.kind} {name!r} is already registered (by {old!r})")
             self._items[key] = o
             return o
         return _add if obj is None else _add(obj)
@@ -41,7 +42,8 @@ class Registry:
     def get(self, name:str, where:str="config"): # `where`: where the name came from, for the error
         key = str(name).lower()
         if key not in self._items:
-            raise ConfigError(f"unknown {self.kind} {name!r} (from {where}); registered: {', '.join(sorted(self._items))}")
+            raise ConfigError(f"unknown {self.kind} {name!r} (from {where}); "
+                              f"registered: {', '.join(sorted(self._items))}")
         return self._items[key]
 
     def __contains__(self, name): return str(name).lower() in self._items
@@ -55,7 +57,8 @@ def seed_everything(seed:int): # one seed for python, numpy and torch (CPU and C
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
 
 def get_device(device:str="auto") -> torch.device: # "auto", "cpu", "cuda", "cuda:1", "mps"
-    "Resolve a device name; `auto` picks CUDA when present; `auto`/`cuda` under a launcher: this process's GPU (`LOCAL_RANK`)."
+    """Resolve a device name; `auto` picks CUDA when present; `auto`/`cuda` under a launcher: this process's GPU
+    (`LOCAL_RANK`)."""
     if device == "auto": device = "cuda" if torch.cuda.is_available() else "cpu"
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but CUDA is not available on this machine")
@@ -78,6 +81,7 @@ def atomic_write(path, mode:str="w", overwrite:bool=True): # `overwrite=False` r
         if os.path.exists(tmp): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #7e88df14
 @contextmanager
 def atomic_dir(path, overwrite:bool=False): # `overwrite=True` replaces an existing directory
     "Yield a temporary directory beside `path`; on success rename it to `path`."
@@ -90,12 +94,14 @@ def atomic_dir(path, overwrite:bool=False): # `overwrite=True` replaces an exist
             old = path.with_name(f".old-{path.name}-{os.getpid()}")
             os.replace(path, old); os.replace(tmp, path); shutil.rmtree(old, ignore_errors=True)
         else:
-            try: os.rename(tmp, path)   # fails if another process created a non-empty `path` meanwhile: never replace it
-            except OSError: raise FileExistsError(f"{path} appeared while it was being written; it was not overwritten") from None
+            try: os.rename(tmp, path)   # fails if another process created a non-empty `path` meanwhile: never replace
+            except OSError:
+                raise FileExistsError(f"{path} appeared while it was being written; it was not overwritten") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
+# %% ../nbs/00_core.ipynb #8c05dd1a
 def write_json(path, obj, overwrite:bool=True): # JSON-serialisable object
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, "w", overwrite=overwrite) as f: json.dump(obj, f, indent=2, default=_json_default)
@@ -130,7 +136,8 @@ class _Data:
                                      "off), .json (JSON lines or one array of records), .jsonl or .parquet, read with "
                                      "datasets.load_dataset")
     dev_file: str|None = opt(None, "your dev file (same formats)")
-    text_fields: list[str] = opt(help="your files' text column(s), e.g. --text_fields sentence1 sentence2", factory=list)
+    text_fields: list[str] = opt(help="your files' text column(s), e.g. --text_fields sentence1 sentence2",
+                                 factory=list)
     label_field: str = opt("label", "your files' label column")
     max_train_examples: int|None = opt(None, "fixed-seed training subset for quick runs")
     max_eval_examples: int|None = opt(None, "fixed-seed dev subset")
@@ -144,11 +151,13 @@ class _Data:
 # %% ../nbs/00_core.ipynb #9e59d7e2
 @dataclass
 class _Models:
-    student: str = opt("tiny", "'tiny' (random small BERT), a model dir or hub id, or '<model>:<k>' (its first k layers)")
+    student: str = opt("tiny",
+                       "'tiny' (random small BERT), a model dir or hub id, or '<model>:<k>' (its first k layers)")
     teachers: list[str] = opt(help="teacher model dirs or hub ids (or 'tfidf:uni' ...); empty: three TF-IDF teachers",
                               factory=list)
     teacher_names: list[str] = opt(help="one name per teacher (default: the folder names)", factory=list)
-    label_map: dict|str|None = opt(help="teacher label name -> task label name, e.g. '{POSITIVE: positive}'", factory=dict)
+    label_map: dict|str|None = opt(help="teacher label name -> task label name, e.g. '{POSITIVE: positive}'",
+                                   factory=dict)
     allow_untrained_teachers: bool = opt(False, "accept a teacher whose classifier head is newly initialised on load")
     teacher_max_length: int = opt(128, "teachers' maximum sequence length")
     cache_dir: str = opt("runs/cache", "where teacher-output caches live (shared across runs)")
@@ -210,11 +219,13 @@ def _save_total_limit(v, where):
     return {None: "all", 0: "none", 1: "last"}[v]
 
 def _tensorboard(v, where):
-    if not isinstance(v, bool): raise ConfigError(f"{where}: tensorboard={v!r} must be true or false (or use report_to)")
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where}: tensorboard={v!r} must be true or false (or use report_to)")
     return ["tensorboard"] if v else ["none"]
 
 # names whose value is translated: (canonical name, value -> canonical value)
-VALUE_ALIASES = {"save_total_limit": ("keep_checkpoints", _save_total_limit), "tensorboard": ("report_to", _tensorboard)}
+VALUE_ALIASES = {"save_total_limit": ("keep_checkpoints", _save_total_limit),
+                 "tensorboard": ("report_to", _tensorboard)}
 
 # %% ../nbs/00_core.ipynb #c5bf528f
 def resolve_aliases(d:dict, where:str="config") -> dict: # a config dict, perhaps with TrainingArguments names
@@ -235,7 +246,8 @@ def _mapping(v, name:str): # a dict, None, or a YAML/JSON mapping as a string
     if not isinstance(v, str): return v
     import yaml
     try: d = yaml.safe_load(v) if v.strip() else {}
-    except Exception as e: raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping ({type(e).__name__})") from None
+    except Exception as e:
+        raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping ({type(e).__name__})") from None
     if not isinstance(d, dict): raise ConfigError(f"{name}={v[:80]!r} is not a YAML/JSON mapping")
     return d
 
@@ -257,7 +269,8 @@ def _coerce(v, hint, where):
             try: return float(v)
             except OverflowError: raise ConfigError(f"{where}={v!r} is too large for a float") from None
         return list(v) if (origin or hint) is list else v
-    raise ConfigError(f"{where}={v!r} has type {type(v).__name__}, expected {getattr(origin or hint, '__name__', hint)}")
+    expected = getattr(origin or hint, '__name__', hint)
+    raise ConfigError(f"{where}={v!r} has type {type(v).__name__}, expected {expected}")
 
 # %% ../nbs/00_core.ipynb #3bbac96d
 @patch
@@ -315,8 +328,10 @@ def _validate_paths(self:DistillConfig, where:str):
 def _validate_hf(self:DistillConfig, bad): # the checks of report_to, metrics, teacher_names, label_map
     if (u := [r for r in self.report_to if r not in REPORT_TO]):
         bad("report_to", f"has unknown tracker(s) {u}; one of {REPORT_TO}")
-    if len(self.report_to) > 1 and {"none", "all"} & set(self.report_to): bad("report_to", "'none'/'all' must stand alone")
-    if (u := [m for m in self.metrics if m not in METRICS]): bad("metrics", f"has unknown metric(s) {u}; one of {METRICS}")
+    if len(self.report_to) > 1 and {"none", "all"} & set(self.report_to):
+        bad("report_to", "'none'/'all' must stand alone")
+    if (u := [m for m in self.metrics if m not in METRICS]):
+        bad("metrics", f"has unknown metric(s) {u}; one of {METRICS}")
     if self.teacher_names and len(self.teacher_names) != len(self.teachers):
         bad("teacher_names", f"must give one name per teacher in teachers ({len(self.teachers)} given)")
     if len(set(self.teacher_names)) < len(self.teacher_names): bad("teacher_names", "must be distinct")

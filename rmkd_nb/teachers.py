@@ -134,7 +134,8 @@ def make_student(source:str="tiny",          # "tiny", a `PRETRAINED` name, a mo
     try: return _load_student(path, source, num_labels, num_layers, label_names)
     except ConfigError: raise
     except Exception as e:
-        if not _looks_local(path) and _hub_problem(e): raise _load_error(f"student {source!r}", path, "model", e) from None
+        if not _looks_local(path) and _hub_problem(e):
+            raise _load_error(f"student {source!r}", path, "model", e) from None
         raise ConfigError(f"student {source!r} cannot be loaded from {path!r} ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/02_teachers.ipynb #a44a7b5a

@@ -5,7 +5,8 @@ from pathlib import Path
 import nbformat, papermill as pm, pytest
 
 from rmkd_nb.experiment import find_glue_dir
-from rmkd_nb.sweep import run_sweep, write_report
+from rmkd_nb.report import write_report
+from rmkd_nb.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 NB = ROOT/"nbs"/"13_run.ipynb"
@@ -20,18 +21,21 @@ def test_glue_data_present():
 
 def test_parameters_tag_survives_clean(tmp_path):
     nb = nbformat.read(NB, as_version=4)
-    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{NB.name} lost its papermill 'parameters' tag"
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), (
+        f"{NB.name} lost its papermill 'parameters' tag")
     copy = ROOT/"nbs"/"_tmp_tagcheck.ipynb"
     shutil.copy(NB, copy)
     try:
         subprocess.run([str(Path(sys.executable).parent/"nbdev-clean"), "--fname", str(copy)], cwd=ROOT, check=True)
         cleaned = nbformat.read(copy, as_version=4)
-        assert any("parameters" in c.metadata.get("tags", []) for c in cleaned.cells), "nbdev-clean strips the parameters tag"
+        assert any("parameters" in c.metadata.get("tags", []) for c in cleaned.cells), (
+            "nbdev-clean strips the parameters tag")
     finally: copy.unlink()
 
 def test_papermill_overrides_reach_the_run(tmp_path):
     out = tmp_path/"run"
-    pm.execute_notebook(str(NB), str(tmp_path/"out.ipynb"), cwd=str(NB.parent), progress_bar=False, kernel_name="python3",
+    pm.execute_notebook(str(NB), str(tmp_path/"out.ipynb"), cwd=str(NB.parent), progress_bar=False,
+                        kernel_name="python3",
                         parameters=_tiny(out, strategy="ca_mkd", seed=3, temperature=3.0, alpha=0.25, task="mrpc"))
     res = json.loads((out/"result.json").read_text())
     c = res["config"]
@@ -64,8 +68,9 @@ def test_sweep_survives_a_failing_point_and_resumes(tmp_path):
 
 def test_cli_run_and_refuses_to_overwrite(tmp_path):
     out = tmp_path/"cli"
-    args = [str(Path(sys.executable).parent/"rmkd"), "run"] + sum([[f"--{k}", json.dumps(v) if not isinstance(v, str) else v]
-                                                             for k, v in _tiny(out, strategy="uniform").items()], [])
+    flag = lambda k, v: [f"--{k}", json.dumps(v) if not isinstance(v, str) else v]
+    args = [str(Path(sys.executable).parent/"rmkd"), "run"] + sum([flag(k, v) for k, v in
+                                                                   _tiny(out, strategy="uniform").items()], [])
     r = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["output_dir"] == str(out)

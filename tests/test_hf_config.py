@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_hf_argument_parser_parses_the_config():
     (cfg,) = HfArgumentParser(DistillConfig).parse_args_into_dataclasses(
-        ["--teachers", "a", "b", "--text_fields", "text", "--learning_rate", "3e-4", "--strategy_options", "{mode: soft}",
-         "--num_train_epochs", "2", "--overwrite", "--report_to", "tensorboard"], look_for_args_file=False)
+        ["--teachers", "a", "b", "--text_fields", "text", "--learning_rate", "3e-4",
+         "--strategy_options", "{mode: soft}", "--num_train_epochs", "2", "--overwrite", "--report_to", "tensorboard"],
+        look_for_args_file=False)
     assert (cfg.teachers, cfg.text_fields, cfg.lr, cfg.epochs, cfg.overwrite) == (["a", "b"], ["text"], 3e-4, 2.0, True)
     assert cfg.strategy_options == {"mode": "soft"} and cfg.report_to == ["tensorboard"]
     assert DistillConfig.from_dict(cfg.to_dict()) == cfg           # what it parsed passes the one validation
@@ -29,7 +30,8 @@ def test_help_lists_every_field_with_help_and_default():
     for f in dataclasses.fields(DistillConfig):
         help_ = f.metadata.get("help")
         assert help_, f"{f.name} has no help"
-        assert f"--{f.name}" in text and " ".join(help_.split()[:4]) in text, f"--{f.name} or its help missing from --help"
+        assert f"--{f.name}" in text and " ".join(help_.split()[:4]) in text, (
+            f"--{f.name} or its help missing from --help")
     assert text.count("(default:") >= len(dataclasses.fields(DistillConfig))
 
 
@@ -40,7 +42,8 @@ def test_training_arguments_names_mean_the_same():
     for name in ("learning_rate", "num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
                  "gradient_accumulation_steps", "save_total_limit", "report_to", "seed", "weight_decay", "warmup_ratio",
                  "max_grad_norm", "output_dir"):
-        assert name in ALIASES or name in {f.name for f in dataclasses.fields(DistillConfig)} or name == "save_total_limit"
+        canonical = {f.name for f in dataclasses.fields(DistillConfig)}
+        assert name in ALIASES or name in canonical or name == "save_total_limit"
     c = config_from_argv(["--learning_rate", "1e-4", "--num_train_epochs", "2", "--per_device_train_batch_size", "16",
                           "--per_device_eval_batch_size", "64", "--gradient_accumulation_steps", "2",
                           "--save_total_limit", "0", "--report_to", "none", "--eval_steps", "10", "--save_steps", "20"])

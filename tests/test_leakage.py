@@ -20,8 +20,8 @@ def cfg(out, cache, data_dir=GLUE, **kw) -> dict:
     "A run of a few seconds: 24 RTE pairs to train on, 16 held out as the reward split, 24 dev pairs to report on."
     return {"task": "rte", "data_dir": str(data_dir), "max_train_examples": 24, "reward_examples": 16,
             "max_eval_examples": 24, "max_length": 32, "epochs": 1.0, "batch_size": 8, "lr": 1e-3, "seed": 0,
-            "strategy": "uniform", "device": "cpu", "precision": "fp32", "output_dir": str(out), "cache_dir": str(cache),
-            "eval_every": 1} | kw
+            "strategy": "uniform", "device": "cpu", "precision": "fp32", "output_dir": str(out),
+            "cache_dir": str(cache), "eval_every": 1} | kw
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,8 @@ def test_report_labels_never_reach_training(tmp_path, shifted_glue):
         runs = []
         for lane, data in (("a", GLUE), ("b", shifted_glue)):
             out = tmp_path / f"{lane}{i}"
-            res = run_experiment(cfg(out, tmp_path / f"cache_{lane}", data, strategy=name, strategy_options=opts), figures=False)
+            c = cfg(out, tmp_path / f"cache_{lane}", data, strategy=name, strategy_options=opts)
+            res = run_experiment(c, figures=False)
             runs.append((out, res))
         (a, ra), (b, rb) = runs
         what = f"strategy {name} {opts}"
@@ -90,7 +91,8 @@ def test_report_labels_never_reach_training(tmp_path, shifted_glue):
             if k in wa or k in wb: np.testing.assert_array_equal(wa[k], wb[k], err_msg=f"{what}: weight log {k}")
         _same(_student(a), _student(b), f"{what}: student")
         _same(_strategy_state(a), _strategy_state(b), f"{what}: strategy state")
-        assert [s for s in ra["splits"] if s["name"] != "validation"] == [s for s in rb["splits"] if s["name"] != "validation"]
+        not_dev = lambda r: [s for s in r["splits"] if s["name"] != "validation"]
+        assert not_dev(ra) == not_dev(rb)
 
 
 def test_splits_are_disjoint_and_stable(tmp_path):
@@ -103,7 +105,8 @@ def test_splits_are_disjoint_and_stable(tmp_path):
     assert set(d2["reward"]["idx"]) != rw and not set(d2["train"]["idx"]) & set(d2["reward"]["idx"])
     # the reward split is held out of the whole training file: with no subset, train + reward = the file
     full = load_data(base.replace(max_train_examples=None))
-    assert len(full["train"]) + len(full["reward"]) == 2490 and not set(full["train"]["idx"]) & set(full["reward"]["idx"])
+    assert len(full["train"]) + len(full["reward"]) == 2490
+    assert not set(full["train"]["idx"]) & set(full["reward"]["idx"])
 
 
 def test_result_records_splits(tmp_path):
@@ -120,7 +123,8 @@ def test_result_records_splits(tmp_path):
 @pytest.mark.parametrize("name,opts", [("fixed", {}), ("lr_ensemble", {}), ("single:best", {}), ("rl_paper", {}),
                                        ("rl", {"reward": "dev", "episode": "epoch"}), ("rl", {"reward": "heldout"})])
 def test_fitting_without_a_reward_split_is_refused_before_any_work(tmp_path, name, opts):
-    c = DistillConfig.from_dict(cfg(tmp_path / "r", tmp_path / "c", reward_examples=0, strategy=name, strategy_options=opts))
+    c = DistillConfig.from_dict(cfg(tmp_path / "r", tmp_path / "c", reward_examples=0, strategy=name,
+                                    strategy_options=opts))
     with pytest.raises(ConfigError, match="set reward_examples"): check_run(c)
     with pytest.raises(ConfigError, match="set reward_examples"): run_experiment(c, figures=False)
     assert not (tmp_path / "r").exists() and not (tmp_path / "c").exists()
@@ -134,11 +138,12 @@ def test_reward_file_for_custom_tasks(tmp_path):
             text_fields=["text"], strategy="fixed")
     c.pop("data_dir")
     res = run_experiment(c, figures=False)
-    assert [(s["name"], s["source"], s["n"]) for s in res["splits"]] == [("train", "train", 24), ("reward", "reward_file", 12),
-                                                                        ("validation", "validation", 20)]
+    assert [(s["name"], s["source"], s["n"]) for s in res["splits"]] == [
+        ("train", "train", 24), ("reward", "reward_file", 12), ("validation", "validation", 20)]
     assert res["teachers"]["accuracy"]["reward"]
     with pytest.raises(ConfigError, match="reward_file=.* needs train_file"):
-        DistillConfig.from_dict(cfg(tmp_path / "x", tmp_path / "c", reward_examples=0, reward_file=str(tmp_path / "rw.csv")))
+        DistillConfig.from_dict(cfg(tmp_path / "x", tmp_path / "c", reward_examples=0,
+                                    reward_file=str(tmp_path / "rw.csv")))
 
 
 def _forked(c, kill):
@@ -166,7 +171,8 @@ def _forked(c, kill):
 
 
 def test_rl_paper_three_phases_and_resume_after_sigkill(tmp_path):
-    "rl_paper: warm-up, pre-training (student frozen), joint; killed mid-episode in the joint phase, resumed bit-identical."
+    """rl_paper: warm-up, pre-training (student frozen), joint; killed mid-episode in the joint phase, resumed
+    bit-identical."""
     c = lambda out: cfg(out, tmp_path / "cache", strategy="rl_paper", epochs=3.0, save_every=1, eval_every=0,
                         strategy_options={"episode": 2, "heldout_examples": 8})
     torch.set_num_threads(1)
@@ -186,4 +192,5 @@ def test_rl_paper_three_phases_and_resume_after_sigkill(tmp_path):
     _same(_student(tmp_path / "run"), _student(tmp_path / "ref"), "student")
     _same(_strategy_state(tmp_path / "run"), _strategy_state(tmp_path / "ref"), "agent")
     wa, wb = WeightLog.read(tmp_path / "run"), WeightLog.read(tmp_path / "ref")
-    for k in ("step", "idx", "weights", "probs", "actions", "rewards"): np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)
+    for k in ("step", "idx", "weights", "probs", "actions", "rewards"):
+        np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)

@@ -54,7 +54,8 @@ def test_f1_is_refused_for_three_classes_before_any_work(tmp_path):
 
 def test_a_datasetdict_through_run_experiment(tmp_path):
     toy = toy_task(48, 24, seed=2)
-    raw = DatasetDict({s: Dataset.from_dict({"sentence": toy[s]["text"][:], "y": [["no", "yes"][l] for l in toy[s]["label"]]})
+    raw = DatasetDict({s: Dataset.from_dict({"sentence": toy[s]["text"][:],
+                                             "y": [["no", "yes"][l] for l in toy[s]["label"]]})
                        for s in ("train", "validation")})
     res = run_experiment(tiny(tmp_path, task="toy_sentiment", text_fields=["sentence"], label_field="y",
                               metrics=["mcc"]), data=raw, figures=False)

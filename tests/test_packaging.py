@@ -11,14 +11,15 @@ EXTRAS = {dist_name(r) for reqs in PROJECT["optional-dependencies"].values() for
 DISTS = {k: {norm(d) for d in v} for k, v in md.packages_distributions().items()}
 
 
+_GUARDS = ("ImportError", "ModuleNotFoundError", "Exception")   # an import under these handlers is optional
+
 def imports(path):
     "(top-level module, lazy?) of every import in `path`; lazy: inside a function or a try/except ImportError."
     tree = ast.parse(path.read_text()); out = []
     def visit(node, lazy):
         for ch in ast.iter_child_nodes(node):
             inner = lazy or isinstance(ch, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or (
-                isinstance(ch, ast.Try) and any(getattr(h.type, "id", "") in ("ImportError", "ModuleNotFoundError", "Exception")
-                                                for h in ch.handlers))
+                isinstance(ch, ast.Try) and any(getattr(h.type, "id", "") in _GUARDS for h in ch.handlers))
             if isinstance(ch, ast.Import): out.extend((a.name.split(".")[0], lazy) for a in ch.names)
             elif isinstance(ch, ast.ImportFrom) and not ch.level: out.append((ch.module.split(".")[0], lazy))
             visit(ch, inner)
@@ -34,7 +35,8 @@ def test_imports_are_declared():
             dists = DISTS.get(mod)
             assert dists, f"{p.name} imports {mod!r}, which no installed distribution provides"
             ok = RUNTIME | (EXTRAS if lazy else set())
-            if not dists & ok: bad.append(f"{p.name}: {'lazy ' if lazy else ''}import {mod} ({', '.join(sorted(dists))})")
+            if not dists & ok:
+                bad.append(f"{p.name}: {'lazy ' if lazy else ''}import {mod} ({', '.join(sorted(dists))})")
     assert not bad, "imports not declared in pyproject.toml (runtime deps; extras for lazy imports):\n" + "\n".join(bad)
 
 

@@ -1,4 +1,5 @@
-"""`engine: ray` sweeps on a local Ray cluster (2 CPUs): resources per point, finished points skipped, a resumed sweep."""
+"""`engine: ray` sweeps on a local Ray cluster (2 CPUs): resources per point, finished points skipped, a resumed
+sweep."""
 import json
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def test_ray_sweep_runs_points_as_tasks_with_their_resources(tmp_path):
     spans = []
     for i in (1, 2):
         d = root / f"seed={i}"; res = json.loads((d / "result.json").read_text())
-        assert res["config"]["seed"] == i and res["config"]["output_dir"] == str(d.resolve()) and "accuracy" in res["final"]
+        assert res["config"]["seed"] == i and res["config"]["output_dir"] == str(d.resolve())
+        assert "accuracy" in res["final"]
         spans.append(((d / "config.json").stat().st_mtime, (d / "result.json").stat().st_mtime))
     (a0, a1), (b0, b1) = sorted(spans)
     assert a1 <= b0, f"two points that each hold the cluster's 2 CPUs ran at the same time: {spans}"
@@ -39,6 +41,7 @@ def test_ray_sweep_runs_points_as_tasks_with_their_resources(tmp_path):
 
 
 def test_ray_sweep_refuses_resources_the_cluster_lacks(tmp_path):
-    with pytest.raises(ConfigError, match=r"sweep sw: a point asks for 1 GPU\(s\) \(gpus_per_point\), the Ray cluster has 0"):
+    msg = r"sweep sw: a point asks for 1 GPU\(s\) \(gpus_per_point\), the Ray cluster has 0"
+    with pytest.raises(ConfigError, match=msg):
         run_sweep(_spec(tmp_path, workers=2, gpus_per_point=1), runs_root=tmp_path / "runs")
     assert not (tmp_path / "runs" / "sw" / "seed=0").exists()

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rmkd_nb.core import ConfigError, DistillConfig
 from rmkd_nb.experiment import check_run, find_glue_dir, run_experiment
-from rmkd_nb.sweep import run_sweep, write_report
+from rmkd_nb.report import write_report
+from rmkd_nb.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
