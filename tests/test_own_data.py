@@ -70,7 +70,7 @@ def test_custom_task_without_a_name_is_named_after_its_folder(tmp_path):
 
 
 def test_report_uses_the_task_name_and_its_main_metric(tmp_path):
-    from rmkd_nb.sweep import write_report
+    from rmkd_nb.report import write_report
     cfg = tiny(tmp_path, task="reviews", metrics=["macro_f1", "accuracy"]) | three_class_files(tmp_path)
     run_experiment(cfg, figures=False)
     write_report([tmp_path/"run"], tmp_path/"r.md", tmp_path/"r.csv")
