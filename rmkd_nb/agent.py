@@ -5,7 +5,6 @@
 # %% ../nbs/06_agent.ipynb #6424ed6b
 from __future__ import annotations
 import copy, math
-from dataclasses import replace
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -235,7 +234,7 @@ def reward_plan(reward:str,                # a `REWARDS` name
         raise ConfigError(f"{where}: reward={reward!r} is delayed to the end of an epoch; set episode='epoch' "
                           f"(got {episode!r})")
     if pretrain_reward is None: pretrain_reward = reward if rw.counterfactual else "kd_lookahead"
-    if not REWARDS.get(pretrain_reward, where=f"{where} option pretrain_reward").counterfactual:
+    if not REWARDS.get(pretrain_reward, where=f"{where} pre-training reward").counterfactual:
         raise ConfigError(f"{where}: pretrain_reward={pretrain_reward!r} cannot score actions while the student is "
                           f"frozen; use one of {_counterfactual_rewards()}")
     if mode == "soft" and not rw.counterfactual:
@@ -259,16 +258,14 @@ def reward_plan(reward:str,                # a `REWARDS` name
 @register_strategy("kd_lookahead_rule")
 class LookaheadRule(WeightingStrategy):
     "No learning: select teacher k iff its counterfactual reward alone beats no teacher (the agent's default reward)."
-    def __init__(self, reward:str="kd_lookahead", # a counterfactual `REWARDS` name
-                 alpha:float=0.5):                # KD share the reward uses (the trainer sets the run's)
+    def __init__(self, reward:str="kd_lookahead"): # a counterfactual `REWARDS` name
         self.fn = REWARDS.get(reward, where="strategy 'kd_lookahead_rule' option reward")
         if not self.fn.counterfactual:
             raise ConfigError(f"strategy 'kd_lookahead_rule': reward={reward!r} is not counterfactual; "
                               f"use one of {_counterfactual_rewards()}")
-        self.reward, self.alpha = reward, alpha
+        self.reward = reward
     def gains(self, state:State) -> torch.Tensor: # (B, K): r(teacher k alone) - r(no teacher)
         "Each teacher's counterfactual reward against no teacher."
-        state = replace(state, alpha=self.alpha)
         w0 = torch.zeros_like(state.teacher_ce, dtype=torch.float32)
         eye = torch.eye(state.num_teachers, device=w0.device)
         r1 = torch.stack([self.fn(state, eye[k].expand_as(w0)).float() for k in range(state.num_teachers)], -1)
@@ -280,7 +277,7 @@ class LookaheadRule(WeightingStrategy):
 VALUE_COEF = 0.5   # weight of the value loss (baseline="value")
 
 def _check_agent_options(where, mode, baseline, lr, entropy_coef, max_grad_norm, warmup_epochs, pretrain_epochs,
-                         baseline_momentum, alpha, episode):
+                         baseline_momentum, episode):
     "Refuse option values no agent can run with (the reward's own constraints: `reward_plan`)."
     if mode not in ("select", "soft"): raise ConfigError(f"{where}: mode={mode!r}; use 'select' or 'soft'")
     if baseline not in ("ema", "value", "greedy", "none"):
@@ -293,7 +290,6 @@ def _check_agent_options(where, mode, baseline, lr, entropy_coef, max_grad_norm,
             raise ConfigError(f"{where}: {k}={v!r} must be >= 0")
     if not 0 <= baseline_momentum < 1:
         raise ConfigError(f"{where}: baseline_momentum={baseline_momentum!r} must be in [0, 1)")
-    if not 0 <= alpha <= 1: raise ConfigError(f"{where}: alpha={alpha!r} must be in [0, 1]")
     if not (episode == "epoch" or (isinstance(episode, int) and episode >= 1)):
         raise ConfigError(f"{where}: episode={episode!r}; use a number of batches >= 1 or 'epoch'")
 
@@ -317,7 +313,6 @@ class RLTeacherSelector(WeightingStrategy):
                  pretrain_epochs:int=0,         # epochs of agent training with the student frozen
                  init_prob:float=0.8,           # initial selection probability (near uniform KD)
                  hidden:int=32,                 # MLP policy hidden units
-                 alpha:float=0.5,               # KD share the rewards use (the trainer sets the run's)
                  heldout_examples:int=256,      # reward-split examples scored before and after each episode ("heldout")
                  heldout_metric:str="ce",       # "ce" (its decrease) or "accuracy" (its increase) for "heldout"
                  seed:int|None=None,            # sampling seed; None: the seed `setup` gets
@@ -328,7 +323,7 @@ class RLTeacherSelector(WeightingStrategy):
                 ):
         where = f"strategy {type(self).name!r}"
         _check_agent_options(where, mode, baseline, lr, entropy_coef, max_grad_norm, warmup_epochs, pretrain_epochs,
-                             baseline_momentum, alpha, episode)
+                             baseline_momentum, episode)
         self.credit, self.pretrain_reward = reward_plan(reward, mode, credit, baseline, episode,
                                                         self.PRETRAIN_REWARD, where)
         if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
@@ -339,7 +334,7 @@ class RLTeacherSelector(WeightingStrategy):
         self.groups = None if features is None else resolve_features(features, where=f"{where} option features")
         TeacherPolicy(1, 1, policy, hidden, init_prob)   # validates policy and init_prob
         store_attr("mode,reward,lr,entropy_coef,baseline_momentum,normalize_advantage,max_grad_norm,episode,"
-                   "warmup_epochs,pretrain_epochs,init_prob,hidden,alpha,heldout_examples,heldout_metric,seed,guard")
+                   "warmup_epochs,pretrain_epochs,init_prob,hidden,heldout_examples,heldout_metric,seed,guard")
         self.policy_kind, self.baseline_kind, self.heldout_fn = policy, baseline, None
         self.training, self._loaded = True, False
         self.dims = self.policy = self.value = self.norm = self.optimizer = None
@@ -483,7 +478,7 @@ def weights(self:RLTeacherSelector, state:State) -> torch.Tensor:
 def guard_mask(self:RLTeacherSelector, state:State) -> torch.Tensor: # (B, K) 0/1
     "1 where teacher k alone beats no teacher on the example: by the reward if counterfactual, else kd_lookahead."
     name = self.reward if REWARDS.get(self.reward).counterfactual else "kd_lookahead"
-    return (LookaheadRule(name, self.alpha).gains(state) > 0).float()
+    return (LookaheadRule(name).gains(state) > 0).float()
 
 # %% ../nbs/06_agent.ipynb #c7ae3bc0
 @patch
@@ -491,7 +486,7 @@ def _rewards(self:RLTeacherSelector, name:str, state:State, feedback:StepFeedbac
              a:torch.Tensor, p:torch.Tensor, weights:torch.Tensor) -> tuple:
     """Reward `name` of the sampled actions `a` (B, K): per example (B,), or per decision (B, K) with
     `credit='teacher'`; and the greedy action's reward when it is the baseline (else None)."""
-    fn, state = REWARDS.get(name), replace(state, alpha=self.alpha)
+    fn = REWARDS.get(name)
     score = lambda w, fb=None: fn(state, w, fb).detach().float()
     if self.credit == "teacher":   # each decision scored by its teacher alone (vs no teacher)
         eye = torch.eye(a.shape[1], device=a.device)

@@ -161,10 +161,7 @@ def resolve_strategy(spec, # a name like "rl", "single:2", or a `WeightingStrate
         try: import rmkd_nb.agent  # registers "rl" and friends
         except ImportError: pass
     where = "DistillConfig.strategy" if spec == config.strategy else "DistillTrainer(strategy=)"
-    strategy = get_strategy(spec, where=where, **config.strategy_options)
-    if hasattr(strategy, "alpha") and "alpha" not in config.strategy_options:
-        strategy.alpha = config.alpha  # the run's KD share
-    return strategy
+    return get_strategy(spec, where=where, **config.strategy_options)   # the run's T and alpha come in each State
 
 # %% ../nbs/12_experiment.ipynb #432b5601
 def write_examples(path, ds):

@@ -96,7 +96,7 @@ def compute_loss(self:DistillationTrainer, model, inputs, return_outputs=False, 
     t_logits, t_ce = (torch.as_tensor(x).to(logits.device).float() for x in (t.logits, t.ce))
     t_pooled = None if t.pooled is None else torch.as_tensor(t.pooled).to(logits.device).float()
     state = State(t_logits, t_ce, logits.detach(), labels, idx.long(), t_pooled, pooled, self.state.global_step + 1,
-                  self._kd_epoch, T)
+                  self._kd_epoch, T, self.kd_config.alpha)
     with torch.no_grad(): w = self.strategy.weights(state).to(logits.device, torch.float32)
     per_ex = weighted_kd_loss(logits, t_logits, w, labels, T, self.kd_config.alpha, reduction="none")
     self._pending.append(dict(state=state, weights=w, per_ex=per_ex.detach(), logits=logits.detach(), inputs=inputs))

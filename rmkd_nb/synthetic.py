@@ -182,7 +182,7 @@ def roc_auc(scores, positive) -> float:
     return float((ranks[p].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 # %% ../nbs/16_synthetic.ipynb #d73bd3d1
-def split_state(task:SyntheticTask, student:nn.Module, split:str="train", T:float=2.0) -> State:
+def split_state(task:SyntheticTask, student:nn.Module, split:str="train", T:float=2.0, alpha:float=0.5) -> State:
     "A `State` for a whole split: its teacher outputs and the student's current (eval-mode) outputs."
     s = task.splits[split]
     x, y, tl = torch.from_numpy(s["x"]), torch.from_numpy(s["y"]).long(), torch.from_numpy(s["logits"])
@@ -190,14 +190,15 @@ def split_state(task:SyntheticTask, student:nn.Module, split:str="train", T:floa
     with torch.no_grad(): logits, pooled = student(x)
     student.train(was)
     ce = F.cross_entropy(tl.flatten(0, 1), y.repeat_interleave(tl.shape[1]), reduction="none").view(tl.shape[:2])
-    return State(tl, ce, logits, y, torch.arange(len(y)), torch.from_numpy(s["pooled"]), pooled, T=T)
+    return State(tl, ce, logits, y, torch.arange(len(y)), torch.from_numpy(s["pooled"]), pooled, T=T, alpha=alpha)
 
-def selection_auc(agent, student:nn.Module, task:SyntheticTask, split:str="train", T:float=2.0) -> float:
+def selection_auc(agent, student:nn.Module, task:SyntheticTask, split:str="train", # the run's agent or rule, student
+                  T:float=2.0, alpha:float=0.5) -> float: # the run's temperature and KD share
     "AUC against the oracle (teacher right or wrong) of an agent's selection probabilities or a rule's `scores`."
     if not hasattr(agent, "probs"):
-        return roc_auc(agent.scores(split_state(task, student, split, T)).cpu().numpy(), task.oracle(split))
+        return roc_auc(agent.scores(split_state(task, student, split, T, alpha)).cpu().numpy(), task.oracle(split))
     was = agent.training; agent.eval()
-    try: p = agent.probs(split_state(task, student, split, T)).cpu().numpy()
+    try: p = agent.probs(split_state(task, student, split, T, alpha)).cpu().numpy()
     finally: agent.train(was)
     return roc_auc(p, task.oracle(split))
 
@@ -282,7 +283,7 @@ def run_synthetic_benchmark(seeds:int|list=5,          # number of seeds (0..n-1
             tr = r["trainer"]
             if hasattr(tr.strategy, "probs") or hasattr(tr.strategy, "scores"):   # agents, and the rules' scores
                 for split in ("train", "test"):
-                    a = selection_auc(tr.strategy, tr.student, task, split, cfg["temperature"])
+                    a = selection_auc(tr.strategy, tr.student, task, split, cfg["temperature"], cfg["alpha"])
                     aucs.setdefault(f"{n}_{split}", []).append(a); line += f"  selection AUC {split} {a:.4f}"
             if verbose: print(line + f"  ({time.time() - t:.1f} s)", flush=True)
     return _summary(acc, aucs) | {"seeds": seeds, "settings": cfg, "wall_time_s": round(time.time() - t0, 1)}

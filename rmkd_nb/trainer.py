@@ -305,7 +305,8 @@ def _forward_and_loss(self:DistillTrainer, batch:dict, teacher:tuple, step:int, 
         raise ConfigError(f"the student has {logits.shape[-1]} outputs but the teacher cache has "
                           f"{t_logits.shape[-1]} classes")
     state = State(t_logits, t_ce, logits.detach().float(), labels, idx, t_pooled,
-                  None if pooled is None else pooled.detach().float(), step, self.state.epoch, cfg.temperature)
+                  None if pooled is None else pooled.detach().float(), step, self.state.epoch, cfg.temperature,
+                  cfg.alpha)
     gstate = self._global_state(state, counts)   # the whole global batch: one agent on every process
     with torch.no_grad(): gw = self.strategy.weights(gstate).to(self.device, torch.float32)
     w = self._mine(gw, counts)
