@@ -6,7 +6,7 @@
 
 With --disjoint-from SWEEP.yaml the teachers train on a teacher split of the training file that is disjoint, by
 construction, from the student's training split and the reward split of that sweep (rebuilt with the kit's own
-`rmkd_nb.sweep.load_data`, so the same rows a run trains on are excluded); fine-tuned teachers pick their
+`rmkd_nb.experiment.load_data`, so the same rows a run trains on are excluded); fine-tuned teachers pick their
 checkpoint on a teacher-dev split carved from the same remainder (never on the report split). zoo.json records every
 split as in result.json["splits"] (size + sha256 of the sorted idx), and how often each teacher is right on the
 student's training and reward examples. --check-run RUN_DIR (with --doc-only: no teacher is loaded) compares a
@@ -102,7 +102,7 @@ def disjoint_splits(ds, sweep_file, n_train, n_dev, seed, content_words=0):
     from datasets import DatasetDict
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.data import split_record
-    from rmkd_nb.sweep import load_data
+    from rmkd_nb.experiment import load_data
     base = (yaml.safe_load(Path(sweep_file).read_text()) or {}).get("base", {})
     keys = ("task", "data_dir", "max_train_examples", "reward_examples", "subset_seed", "max_eval_examples")
     cfg = DistillConfig(**{k: base[k] for k in keys if k in base})
@@ -300,7 +300,8 @@ def split_lines(z) -> list[str]:
     L = [f"### Splits ({z['task']}" + (f", {z['tag']}" if z.get("tag") else "") + "): disjoint idx"
          + (" and disjoint text" if txt else " only"), "",
          f"Excluded: the rows of `{sp['sweep']}` (max_train_examples {c['max_train_examples']}, reward_examples "
-         f"{c['reward_examples']}, subset_seed {c['subset_seed']}), rebuilt with the kit's `rmkd_nb.sweep.load_data`. "
+         f"{c['reward_examples']}, subset_seed {c['subset_seed']}), rebuilt with the kit's "
+         "`rmkd_nb.experiment.load_data`. "
          f"Rule: {sp['rule']}. Rows of the training file: {sp['train_file_rows']}; overlap of the teachers' rows "
          f"with the excluded rows: {sp['overlap_with_excluded']} (checked with `np.isin` at build time). "
          + (f"Rows left after the idx exclusion: {sp['rows_after_idx_exclusion']}; after also dropping every row "

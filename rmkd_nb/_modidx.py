@@ -72,6 +72,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'rmkd_nb.agent.TeacherPolicy.forward': ('agent.html#teacherpolicy.forward', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent._after_ce': ('agent.html#_after_ce', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent._check_agent_options': ('agent.html#_check_agent_options', 'rmkd_nb/agent.py'),
+                               'rmkd_nb.agent._check_agent_switches': ('agent.html#_check_agent_switches', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent._counterfactual_rewards': ('agent.html#_counterfactual_rewards', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent._group_features': ('agent.html#_group_features', 'rmkd_nb/agent.py'),
                                'rmkd_nb.agent.available_features': ('agent.html#available_features', 'rmkd_nb/agent.py'),

@@ -32,7 +32,7 @@ def idx(ds): return set(int(i) for i in ds["idx"])
 def test_teacher_split_disjoint_from_student_and_reward(glue):
     from rmkd_nb.core import DistillConfig
     from rmkd_nb.data import load_task, split_record
-    from rmkd_nb.sweep import load_data
+    from rmkd_nb.experiment import load_data
     bz = _build_zoo(); data_dir, sweep = glue
     ds, rec = bz.disjoint_splits(load_task("sst2", data_dir), sweep, n_train=100, n_dev=30, seed=0)
     # the run's own splits, built independently by the kit from the same settings
