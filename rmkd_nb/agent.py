@@ -293,6 +293,14 @@ def _check_agent_options(where, mode, baseline, lr, entropy_coef, max_grad_norm,
     if not (episode == "epoch" or (isinstance(episode, int) and episode >= 1)):
         raise ConfigError(f"{where}: episode={episode!r}; use a number of batches >= 1 or 'epoch'")
 
+def _check_agent_switches(where, guard, heldout_examples, heldout_metric):
+    "The guard switch and the held-out reward's options (checked after the reward's own constraints)."
+    if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
+    if not (isinstance(heldout_examples, int) and heldout_examples >= 1):
+        raise ConfigError(f"{where}: heldout_examples={heldout_examples!r} must be an integer >= 1")
+    if heldout_metric not in ("ce", "accuracy"):
+        raise ConfigError(f"{where}: heldout_metric={heldout_metric!r}; use 'ce' or 'accuracy'")
+
 # %% ../nbs/06_agent.ipynb #d020475e
 @register_strategy("rl")
 class RLTeacherSelector(WeightingStrategy):
@@ -326,11 +334,7 @@ class RLTeacherSelector(WeightingStrategy):
                              baseline_momentum, episode)
         self.credit, self.pretrain_reward = reward_plan(reward, mode, credit, baseline, episode,
                                                         self.PRETRAIN_REWARD, where)
-        if not isinstance(guard, bool): raise ConfigError(f"{where}: guard={guard!r} must be true or false")
-        if not (isinstance(heldout_examples, int) and heldout_examples >= 1):
-            raise ConfigError(f"{where}: heldout_examples={heldout_examples!r} must be an integer >= 1")
-        if heldout_metric not in ("ce", "accuracy"):
-            raise ConfigError(f"{where}: heldout_metric={heldout_metric!r}; use 'ce' or 'accuracy'")
+        _check_agent_switches(where, guard, heldout_examples, heldout_metric)
         self.groups = None if features is None else resolve_features(features, where=f"{where} option features")
         TeacherPolicy(1, 1, policy, hidden, init_prob)   # validates policy and init_prob
         store_attr("mode,reward,lr,entropy_coef,baseline_momentum,normalize_advantage,max_grad_norm,episode,"
@@ -341,11 +345,14 @@ class RLTeacherSelector(WeightingStrategy):
         self._gen = torch.Generator().manual_seed(0 if seed is None else seed)
         self._reset_learning_state()
 
-    def _reset_learning_state(self):
-        self._epoch, self._b, self._r_var, self._dev_b, self._last_loss, self._steps = 0, None, None, None, 0.0, 0
-        self._episodes, self._ho_before = 0, None   # held-out reward: episodes done, the open episode's "before"
-        self._buffer = []    # the open episode's decisions
-        self._pending = []   # decisions of weights() awaiting update(), oldest first (gradient accumulation)
+# %% ../nbs/06_agent.ipynb #ba054763
+@patch
+def _reset_learning_state(self:RLTeacherSelector):
+    "What the agent has learned and drawn so far (besides its networks): baselines, counters, open episodes."
+    self._epoch, self._b, self._r_var, self._dev_b, self._last_loss, self._steps = 0, None, None, None, 0.0, 0
+    self._episodes, self._ho_before = 0, None   # held-out reward: episodes done, the open episode's "before"
+    self._buffer = []    # the open episode's decisions
+    self._pending = []   # decisions of weights() awaiting update(), oldest first (gradient accumulation)
 
 # %% ../nbs/06_agent.ipynb #17edb0b2
 @register_strategy("rl_select")

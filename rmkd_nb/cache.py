@@ -197,7 +197,9 @@ def _check_teachers(teachers, names):
             raise ConfigError(f"teacher {t.name!r}: its labels {list(t.label_names)} are not the dataset's "
                               f"{list(names)} in that order; load it with label_names=<the task's labels>")
     tn = [t.name for t in teachers]
-    if len(set(tn)) != len(tn): raise ConfigError(f"TeacherCache.build: teacher names must be unique, got {tn}")
+    if len(set(tn)) != len(tn):
+        raise ConfigError(f"TeacherCache.build: teacher names must be unique, got {tn}; name them with "
+                          "teacher_names (e.g. --teacher_names t_a t_b), or HFTeacher(name=...)")
     return teachers
 
 # %% ../nbs/03_cache.ipynb #f859635a

@@ -132,7 +132,9 @@ METRICS = ("accuracy", "f1", "macro_f1", "mcc")
 class _Data:
     task: str = opt("sst2", "GLUE task name (see rmkd_nb.data.TASKS), or 'custom' / a name of your own with train_file")
     data_dir: str|None = opt(None, "local GLUE directory; None: the Hugging Face hub (network needed)")
-    train_file: str|None = opt(None, "your training file (csv, tsv, json, jsonl, parquet) for a task of your own")
+    train_file: str|None = opt(None, "your training file (name your task in task): .csv, .tsv (tab-separated, quoting "
+                                     "off), .json (JSON lines or one array of records), .jsonl or .parquet, read with "
+                                     "datasets.load_dataset")
     dev_file: str|None = opt(None, "your dev file (same formats)")
     text_fields: list[str] = opt(help="your files' text column(s), e.g. --text_fields sentence1 sentence2",
                                  factory=list)

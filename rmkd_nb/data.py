@@ -16,10 +16,10 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .core import ConfigError, Registry
 
 # %% auto #0
-__all__ = ['TASKS', 'METRICS', 'FILE_FORMATS', 'TaskSpec', 'register_task', 'get_task', 'read_split', 'load_task', 'label_names',
-           'accuracy', 'f1_binary', 'macro_f1', 'matthews_corrcoef', 'check_metrics', 'metric_names', 'compute_metrics',
-           'task_dataset', 'check_data_file', 'read_data_file', 'load_text_files', 'toy_task', 'hold_out_reward',
-           'split_record', 'tokenize_dataset', 'Collator', 'LengthGroupedSampler']
+__all__ = ['TASKS', 'METRICS', 'FILE_FORMATS', 'TaskSpec', 'register_task', 'get_task', 'read_split', 'subset_splits',
+           'load_task', 'label_names', 'accuracy', 'f1_binary', 'macro_f1', 'matthews_corrcoef', 'check_metrics',
+           'metric_names', 'compute_metrics', 'task_dataset', 'check_data_file', 'read_data_file', 'load_text_files',
+           'toy_task', 'hold_out_reward', 'split_record', 'tokenize_dataset', 'Collator', 'LengthGroupedSampler']
 
 # %% ../nbs/01_data.ipynb #538f8240
 @dataclass
@@ -146,6 +146,11 @@ def _subset(ds:Dataset, n:int|None, seed:int):
     keep = np.sort(np.random.default_rng(seed).permutation(len(ds))[:n])
     return ds.select(keep)
 
+def subset_splits(dsd:DatasetDict, max_train_examples:int|None=None, max_eval_examples:int|None=None, seed:int=0):
+    "Each split's fixed-seed subset: `max_train_examples` rows of `train`, `max_eval_examples` of every other split."
+    return DatasetDict({s: _subset(d, max_train_examples if s == "train" else max_eval_examples, seed)
+                        for s, d in dsd.items()})
+
 # %% ../nbs/01_data.ipynb #0b8f0936
 def _from_hub(spec:TaskSpec):
     "The task's splits from the hub copy, as columns."
@@ -184,8 +189,7 @@ def load_task(name:str,                          # task name, case-insensitive (
         columns = {s: read_split(spec, tdir/spec.files[s]) for s in want}
     feats = _features(spec)
     dsd = DatasetDict({s: Dataset.from_dict(c, features=feats) for s, c in columns.items()})
-    for s in dsd: dsd[s] = _subset(dsd[s], max_train_examples if s == "train" else max_eval_examples, seed)
-    return dsd
+    return subset_splits(dsd, max_train_examples, max_eval_examples, seed)
 
 def label_names(ds) -> list: # a Dataset or DatasetDict from `load_task`/`load_text_files`
     "The label names, in id order, carried by a loaded dataset."
@@ -359,7 +363,7 @@ def read_data_file(path, where:str="data file", split:str="train") -> Dataset: #
 
 # %% ../nbs/01_data.ipynb #e22c64b0
 def load_text_files(files:dict,              # split -> path of a .csv/.tsv/.json/.jsonl/.parquet file
-                    text_fields:list|str,     # one or two text columns
+                    text_fields:list|str|None=None, # one or two text columns (default: text, and text_pair)
                     label_field:str="label",  # the label column
                     label_names:list|None=None, # label names in id order (default: from the training file)
                     max_train_examples:int|None=None, max_eval_examples:int|None=None, seed:int=0,
@@ -369,8 +373,7 @@ def load_text_files(files:dict,              # split -> path of a .csv/.tsv/.jso
     "Load your own classification files into the same layout as `load_task`."
     raw = {s: read_data_file(p, f"{s} file", s) for s, p in files.items()}
     dsd = task_dataset(raw, text_fields, label_field, label_names, name, metrics, {s: str(p) for s, p in files.items()})
-    for s in dsd: dsd[s] = _subset(dsd[s], max_train_examples if s == "train" else max_eval_examples, seed)
-    return dsd
+    return subset_splits(dsd, max_train_examples, max_eval_examples, seed)
 
 # %% ../nbs/01_data.ipynb #5d1c9153
 def toy_task(n_train:int=64, n_dev:int=32, seed:int=0, pair:bool=False) -> DatasetDict:

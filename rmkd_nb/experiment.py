@@ -13,7 +13,7 @@ from .weighting import STRATEGIES, WeightingStrategy, get_strategy
 
 # %% auto #0
 __all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'find_glue_dir', 'resolve_config', 'check_run', 'finished',
-           'is_builtin_teacher', 'load_data', 'eval_split', 'run_splits', 'load_teachers', 'build_cache',
+           'is_builtin_teacher', 'task_name', 'load_data', 'eval_split', 'run_splits', 'load_teachers', 'build_cache',
            'build_student', 'param_count', 'resolve_strategy', 'write_examples', 'environment', 'save_figures',
            'run_record', 'run_experiment', 'run_checked']
 
@@ -37,11 +37,12 @@ def resolve_config(cfg:DistillConfig) -> DistillConfig:
 # %% ../nbs/12_experiment.ipynb #d12846a8
 def check_run(cfg:DistillConfig|dict, # the run's config; a dict goes through `DistillConfig.from_dict`
               where:str="config",     # where the config came from, named in every refusal
+              data=None,              # your own `DatasetDict`, if the run is given one (the task is then yours)
              ) -> DistillConfig:
     "The one check of a run's config, before anything is loaded or written; returns the config to run."
     cfg = DistillConfig.from_dict(cfg, where=where) if isinstance(cfg, dict) else cfg.validate(where)
     cfg = resolve_config(cfg)
-    _check_names(cfg, where)
+    _check_names(cfg, where, own_data=data is not None or bool(cfg.train_file))
     try: _check_paths(cfg, where)
     except OSError as e:
         raise ConfigError(f"{where}: a path in the config cannot be checked "
@@ -49,11 +50,11 @@ def check_run(cfg:DistillConfig|dict, # the run's config; a dict goes through `D
     return cfg
 
 # %% ../nbs/12_experiment.ipynb #4561b27e
-def _check_names(cfg:DistillConfig, where:str):
+def _check_names(cfg:DistillConfig, where:str, own_data:bool=False): # own_data: files or a DatasetDict, any task name
     from rmkd_nb.data import get_task
     from rmkd_nb.trainer import resolve_report_to
     import rmkd_nb.agent  # registers "rl"
-    if cfg.task != "custom": get_task(cfg.task, where=f"{where}: task")
+    if not own_data: get_task(cfg.task, where=f"{where}: task")
     strategy = get_strategy(cfg.strategy, where=f"{where}: strategy", **cfg.strategy_options)
     if getattr(strategy, "needs_reward_split", False) and not (cfg.reward_examples or cfg.reward_file):
         raise ConfigError(f"{where}: strategy {cfg.strategy!r} fits on labelled held-out data, but the run has no "
@@ -62,14 +63,21 @@ def _check_names(cfg:DistillConfig, where:str):
 
 # %% ../nbs/12_experiment.ipynb #57f6b355
 def _check_paths(cfg:DistillConfig, where:str):
-    if cfg.data_dir is not None and cfg.task != "custom" and not Path(cfg.data_dir).is_dir():
+    from rmkd_nb.data import check_data_file
+    from rmkd_nb.teachers import PRETRAINED, _looks_local
+    if cfg.data_dir is not None and cfg.task != "custom" and not cfg.train_file and not Path(cfg.data_dir).is_dir():
         raise ConfigError(f"{where}: data_dir={cfg.data_dir!r} does not exist")
     for f in ("train_file", "dev_file", "reward_file"):
         v = getattr(cfg, f)
         if v is not None and not Path(v).is_file(): raise ConfigError(f"{where}: {f}={v!r} does not exist")
-    for t in cfg.teachers:
-        if not is_builtin_teacher(t) and not Path(t).exists():
+        if v is not None: check_data_file(v, f"{where}: {f}")                 # a format load_dataset reads
+    for t in cfg.teachers:   # a hub id (org/name) is not a path: it goes to from_pretrained
+        if not is_builtin_teacher(t) and _looks_local(t) and not Path(t).exists():
             raise ConfigError(f"{where}: teacher path {t!r} does not exist")
+    src, _, k = cfg.student.rpartition(":")
+    src = src if src and k.isdigit() else cfg.student
+    if src != "tiny" and src.lower() not in PRETRAINED and _looks_local(src) and not Path(src).exists():
+        raise ConfigError(f"{where}: student={cfg.student!r} does not exist (a local path; a hub id reads org/name)")
     if finished(cfg.output_dir) and not cfg.overwrite:
         raise ConfigError(f"{where}: output_dir={cfg.output_dir!r} already holds a finished run (result.json); "
                           "pass overwrite=True to replace it")
@@ -78,19 +86,28 @@ def finished(run_dir) -> bool: return (Path(run_dir)/"result.json").is_file()
 def is_builtin_teacher(t:str) -> bool: return str(t).startswith("tfidf")
 
 # %% ../nbs/12_experiment.ipynb #de7ab2cb
-def load_data(cfg:DistillConfig):
-    "The run's `DatasetDict` (GLUE task or custom files), subset as configured, with its `reward` split if any."
-    from rmkd_nb.data import load_task, load_text_files, hold_out_reward, label_names
+def task_name(cfg:DistillConfig) -> str:
+    "The run's task name: `task`; for `task='custom'`, `train_file`'s folder (or its stem, if not `train.*`)."
+    if cfg.task != "custom" or not cfg.train_file: return cfg.task
+    p = Path(cfg.train_file)
+    return p.parent.name if p.stem.lower() in ("train", "training") and p.parent.name else p.stem
+
+def load_data(cfg:DistillConfig, data=None): # data: your own `DatasetDict` (then no files or GLUE task are read)
+    "The run's `DatasetDict` (GLUE task, your files or `data`), subset as configured, with its `reward` split if any."
+    from rmkd_nb.data import (load_task, load_text_files, hold_out_reward, label_names, task_dataset, subset_splits,
+                              check_metrics, metric_names)
     n_train = None if cfg.reward_examples else cfg.max_train_examples   # the reward split is held out first
-    if cfg.task == "custom":
+    name, fields, sub = task_name(cfg), cfg.text_fields or None, dict(max_eval_examples=cfg.max_eval_examples,
+                                                                       seed=cfg.subset_seed)
+    if data is not None: dsd = subset_splits(task_dataset(data, fields, cfg.label_field, name=name), n_train, **sub)
+    elif cfg.train_file:
         files = {"train": cfg.train_file} | ({"validation": cfg.dev_file} if cfg.dev_file else {})
-        dsd = load_text_files(files, cfg.text_fields, cfg.label_field, max_train_examples=n_train,
-                              max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+        dsd = load_text_files(files, fields, cfg.label_field, max_train_examples=n_train, name=name, **sub)
         if cfg.reward_file:
-            dsd["reward"] = load_text_files({"reward": cfg.reward_file}, cfg.text_fields, cfg.label_field,
+            dsd["reward"] = load_text_files({"reward": cfg.reward_file}, fields, cfg.label_field,
                                             label_names=label_names(dsd))["reward"]
-    else: dsd = load_task(cfg.task, cfg.data_dir, max_train_examples=n_train,
-                          max_eval_examples=cfg.max_eval_examples, seed=cfg.subset_seed)
+    else: dsd = load_task(cfg.task, cfg.data_dir, max_train_examples=n_train, **sub)
+    check_metrics(metric_names(name, cfg.metrics), len(label_names(dsd)), f"task {name!r}")
     if cfg.reward_examples: dsd = hold_out_reward(dsd, cfg.reward_examples, cfg.max_train_examples, cfg.subset_seed)
     return dsd
 
@@ -117,15 +134,27 @@ def load_teachers(cfg:DistillConfig, dsd) -> list: # dsd: the run's data (`load_
     from rmkd_nb.data import label_names
     from rmkd_nb import teachers as T
     names, specs = label_names(dsd), (cfg.teachers or DEFAULT_TFIDF_POOL)
-    return [_tfidf_teacher(s, dsd["train"], names, cfg.subset_seed) if is_builtin_teacher(s) else
-            T.load_teacher(s, label_names=names, max_length=cfg.teacher_max_length, device=cfg.device) for s in specs]
+    kw = dict(label_names=names, max_length=cfg.teacher_max_length, device=cfg.device, label_map=cfg.label_map,
+              allow_untrained=cfg.allow_untrained_teachers)
+    out = [_tfidf_teacher(s, dsd["train"], names, cfg.subset_seed, n) if is_builtin_teacher(s) else
+           T.load_teacher(s, name=n, **kw) for s, n in zip(specs, cfg.teacher_names or [None] * len(specs))]
+    _check_label_map(cfg.label_map, out)
+    return out
 
-def _tfidf_teacher(spec:str, train, names:list, seed:int):
+def _check_label_map(label_map:dict, teachers:list):
+    "Refuse a `label_map` key that is a label of no teacher (a typo would silently map nothing)."
+    own = {str(l) for t in teachers for l in getattr(t, "raw_labels", t.label_names)}
+    for k in label_map:
+        if k not in own:
+            raise ConfigError(f"label_map: {k!r} is not a label of any teacher (their labels: {sorted(own)})")
+
+def _tfidf_teacher(spec:str, train, names:list, seed:int, name:str|None=None):
     from rmkd_nb.teachers import TfidfTeacher
     if spec not in TFIDF_RECIPES:
         raise ConfigError(f"teacher {spec!r}: built-in TF-IDF teachers are {list(TFIDF_RECIPES)}")
     pairs = train["text_pair"] if "text_pair" in train.column_names else None
-    return TfidfTeacher.fit(train["text"], train["label"], names, pairs, name=spec, seed=seed, **TFIDF_RECIPES[spec])
+    return TfidfTeacher.fit(train["text"], train["label"], names, pairs, name=name or spec, seed=seed,
+                            **TFIDF_RECIPES[spec])
 
 # %% ../nbs/12_experiment.ipynb #150d935d
 def build_cache(cfg:DistillConfig, dsd, where:str="config"): # where: named in a distributed failure
@@ -143,12 +172,10 @@ def build_cache(cfg:DistillConfig, dsd, where:str="config"): # where: named in a
 
 # %% ../nbs/12_experiment.ipynb #8e2b95c8
 def build_student(cfg:DistillConfig, dsd):
-    "The student model and its tokenizer (`tiny`, a model dir, or `<model>:<k>` for its first k layers)."
+    "The student model and its tokenizer (`tiny`, a model dir or hub id, or `<model>:<k>` for its first k layers)."
     from rmkd_nb.data import label_names
-    from rmkd_nb.teachers import make_student, pretrained_path
-    src, _, k = cfg.student.partition(":")
-    if src != "tiny" and not Path(src).exists(): src = str(pretrained_path(src))
-    return make_student(src, len(label_names(dsd)), num_layers=int(k) if k else None, label_names=label_names(dsd))
+    from rmkd_nb.teachers import make_student
+    return make_student(cfg.student, len(label_names(dsd)), label_names=label_names(dsd))   # hub ids too
 
 def param_count(model) -> int: return sum(p.numel() for p in model.parameters())
 
@@ -202,7 +229,7 @@ def save_figures(run_dir, png:bool=True) -> dict: # png: also PNG, where kaleido
 # %% ../nbs/12_experiment.ipynb #ce92e65d
 def run_record(cfg:DistillConfig, res:dict, cache, dsd, student, timings:dict, figures:dict) -> dict:
     "`result.json`'s content: the config, the trainer's metrics, the teachers, the splits, timings, environment."
-    return {"config": cfg.to_dict(), "task": cfg.task, "strategy": cfg.strategy, "seed": cfg.seed,
+    return {"config": cfg.to_dict(), "task": task_name(cfg), "strategy": cfg.strategy, "seed": cfg.seed,
             "final": res.get("final", res), "best": res.get("best"),
             "train": {k: v for k, v in res.items() if k not in ("final", "best")},
             "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy},
@@ -216,28 +243,32 @@ def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked
                    figures:bool=True,      # save the key figures as HTML
                    png:bool=True,          # ...and as PNG (kaleido; seconds per figure) where a headless browser is
                    where:str="config",     # where the config came from, named in errors
+                   data=None,              # your own `DatasetDict` (splits train, validation; text and label columns)
                   ) -> dict:
     "Check the config once, then data -> teachers -> cache -> student -> train -> outputs; returns `result.json`."
-    return run_checked(check_run(cfg, where), callbacks, figures, png, where)
+    return run_checked(check_run(cfg, where, data), callbacks, figures, png, where, data)
 
 # %% ../nbs/12_experiment.ipynb #1bcfb7e3
-def run_checked(cfg:DistillConfig, callbacks=(), figures:bool=True, png:bool=True, where:str="config") -> dict:
+def run_checked(cfg:DistillConfig, callbacks=(), figures:bool=True, png:bool=True, where:str="config",
+                data=None) -> dict:
     "`run_experiment` for a config `check_run` returned."
     from rmkd_nb.trainer import DistillTrainer
-    from rmkd_nb.data import tokenize_dataset
+    from rmkd_nb.data import compute_metrics, metric_names, tokenize_dataset
     from rmkd_nb.distributed import init_processes, is_main_process
     from rmkd_nb.core import get_device
     init_processes(get_device(cfg.device).type == "cpu"); main = is_main_process()   # torchrun / accelerate launch
     t0 = time.time(); timings = {}
     seed_everything(cfg.seed)
-    dsd = load_data(cfg); dev = eval_split(dsd); timings["data_s"] = time.time() - t0
+    dsd = load_data(cfg, data); dev = eval_split(dsd); timings["data_s"] = time.time() - t0
     cache, t = build_cache(cfg, dsd, where); timings |= t
     student, tok = build_student(cfg, dsd)
     tds = tokenize_dataset(dsd, tok, cfg.max_length)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
     if main: write_examples(out/"examples.jsonl", dsd["train"])
+    metrics = metric_names(task_name(cfg), cfg.metrics)   # the task's (or your) metrics, the main one first
     trainer = DistillTrainer(cfg, student, tds["train"], tds[dev], cache, tokenizer=tok, callbacks=list(callbacks),
-                             reward_dataset=tds["reward"] if "reward" in tds else None)
+                             reward_dataset=tds["reward"] if "reward" in tds else None,
+                             compute_metrics=lambda p, y: compute_metrics(metrics, p, y))
     t = time.time(); res = trainer.train(); timings["train_s"] = time.time() - t
     figs = save_figures(out, png=png) if figures and main else {}
     timings["total_s"] = time.time() - t0

@@ -138,10 +138,10 @@ def write_report(dirs:list, # sweep directories holding finished runs
 # %% ../nbs/15_report.ipynb #42d1c418
 def _task_data(task:str, results:list, rows:list):
     "The task's data (from its first run's config); sets each of its rows' `majority`."
-    from rmkd_nb.data import TASKS
+    from rmkd_nb.data import metric_names
     c0 = next(r for r in results if r["task"] == task)["config"]
     dsd = load_data(DistillConfig.from_dict(c0, where="report"))
-    spec = TASKS.get(task) if task in TASKS else sorted({r["metric"] for r in rows if r["task"] == task})
+    spec = metric_names(task, c0.get("metrics"))   # the task's metrics, the main one first
     maj = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:], spec)
     for r in rows:
         if r["task"] == task: r["majority"] = maj.get(r["metric"], float("nan"))
@@ -181,10 +181,9 @@ def _order(s): return (_ORDER.index(s) if s in _ORDER else (50 if s.startswith("
 
 def _task_section(task:str, results:list, rows:list, dsd, speed:bool) -> list[str]:
     "One task's table (a row per strategy), its comparisons in words, the majority floor, teachers and speed."
-    from rmkd_nb.data import TASKS
+    from rmkd_nb.data import metric_names
     tr = [r for r in results if r["task"] == task]; c0 = tr[0]["config"]
-    spec = TASKS.get(task) if task in TASKS else None
-    metrics = spec.metrics if spec else sorted({r["metric"] for r in rows if r["task"] == task})
+    metrics = metric_names(task, c0.get("metrics"))   # the task's metrics, the main one first
     L = [f"## {task}", "", f"Student `{c0['student']}`, {c0.get('max_train_examples') or 'all'} training examples, "
          f"max length {c0['max_length']}, {c0['epochs']:g} epochs, T={c0['temperature']}, alpha={c0['alpha']}. "
          f"Dev metric after the last epoch, mean ± std over seeds; Δ: the paired difference to uniform in "
@@ -208,10 +207,10 @@ def _strategy_row(s:str, cells:dict, metrics:list) -> str: # cells: metric -> ro
 # %% ../nbs/15_report.ipynb #6724754a
 def _majority_line(results, dsd) -> list[str]: # dsd: the task's `DatasetDict`
     "The dev metrics of always predicting the most frequent training label: the floor a collapsed student sits on."
-    from rmkd_nb.data import get_task
-    c = results[0]["config"]
+    from rmkd_nb.data import metric_names
+    r0 = results[0]
     m = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:],
-                        get_task(c["task"]) if c["task"] != "custom" else ["accuracy"])
+                        metric_names(r0["task"], r0["config"].get("metrics")))
     return [f"Majority-class baseline on dev (always predict the most frequent training label): "
             + ", ".join(f"{k} {100*v:.1f}" for k, v in m.items())
             + ". Rows at these values are students that collapsed to it."]

@@ -43,11 +43,12 @@ def experiment_notebook() -> Path:
 
 def absolute_paths(cfg:dict) -> dict:
     "Make the config's paths absolute (papermill runs the notebook from `nbs/`)."
+    from rmkd_nb.teachers import _looks_local   # a hub id (org/name) is not a path: it stays as it is
     ab = lambda v: str(Path(v).resolve()) if v and not is_builtin_teacher(v) and v != "auto" else v
     out = dict(cfg)
     for k in ("output_dir", "cache_dir", "data_dir", "train_file", "dev_file"):
         if out.get(k): out[k] = ab(out[k])
-    if out.get("teachers"): out["teachers"] = [ab(t) for t in out["teachers"]]
+    if out.get("teachers"): out["teachers"] = [ab(t) if _looks_local(t) else t for t in out["teachers"]]
     if isinstance(out.get("student"), str) and Path(out["student"].split(":")[0]).exists():
         src, sep, k = out["student"].partition(":"); out["student"] = ab(src) + sep + k
     return out

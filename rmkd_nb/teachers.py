@@ -134,7 +134,8 @@ def make_student(source:str="tiny",          # "tiny", a `PRETRAINED` name, a mo
     try: return _load_student(path, source, num_labels, num_layers, label_names)
     except ConfigError: raise
     except Exception as e:
-        if not _looks_local(path) and _hub_problem(e): raise _load_error(f"student {source!r}", path, "model", e) from None
+        if not _looks_local(path) and _hub_problem(e):
+            raise _load_error(f"student {source!r}", path, "model", e) from None
         raise ConfigError(f"student {source!r} cannot be loaded from {path!r} ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/02_teachers.ipynb #a44a7b5a
@@ -265,8 +266,8 @@ def _check_trained(self:HFTeacher, missing:list):
 def _align(self:HFTeacher, label_names):
     "The model's labels (renamed by `label_map`), the column order into the task's (`order`) and the task's names."
     id2label = self.model.config.id2label
-    self.teacher_labels = map_labels([str(id2label[i]) for i in range(len(id2label))], self.label_map,
-                                     f"teacher {self.name!r}")
+    self.raw_labels = [str(id2label[i]) for i in range(len(id2label))]          # as the checkpoint names them
+    self.teacher_labels = map_labels(self.raw_labels, self.label_map, f"teacher {self.name!r}")
     self.order = label_order(self.teacher_labels, label_names, f"teacher {self.name!r} ({self.path})")
     self.label_names = ([self.teacher_labels[i] for i in self.order] if label_names is None
                         else [str(l) for l in label_names])
@@ -412,7 +413,9 @@ def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None,
     clf.coef_, clf.intercept_ = _reorder_classifier(coef, icpt, order)
     clf.classes_ = np.arange(len(meta["label_names"]))
     names = [own[i] for i in order]
-    return cls(vec, clf, names, name or meta["name"], pair=meta["pair"])
+    t = cls(vec, clf, names, name or meta["name"], pair=meta["pair"])
+    t.raw_labels = list(meta["label_names"])                                      # as it was saved
+    return t
 
 # %% ../nbs/02_teachers.ipynb #b71e27ed
 def load_teacher(path, label_names:list|None=None, **kw): # kw: `HFTeacher` options (device, max_length, name, ...)

@@ -107,7 +107,7 @@ class LogIndex:
         p = np.minimum(p, len(self.examples) - 1)
         return np.where(self.examples[p] == idx, p, -1)
 
-# %% ../nbs/11_viz.ipynb #aa8aa382
+# %% ../nbs/11_viz.ipynb #f981d12a
 class Run:
     "A run for plotting: weight log, metrics, teacher table and examples, indexed once per example."
     def __init__(self, log:dict,              # `WeightLog.read` output: step, epoch, idx, weights, ..., teacher_names
@@ -140,10 +140,15 @@ class Run:
     def index(self) -> LogIndex:
         if "index" not in self._cache: self._cache["index"] = LogIndex(self.log["idx"], self.log["step"])
         return self._cache["index"]
-    def rows(self, i:int): return self.index.rows(int(i))
-    def has(self, col:str) -> bool: return col in self.log and len(self.log[col]) > 0
-    def __repr__(self):
-        return f"Run({self.name}, K={self.num_teachers}, rows={self.num_rows}, metrics={len(self.metrics)})"
+
+# %% ../nbs/11_viz.ipynb #07ea6273
+@patch
+def rows(self:Run, i:int): return self.index.rows(int(i))
+@patch
+def has(self:Run, col:str) -> bool: return col in self.log and len(self.log[col]) > 0
+@patch
+def __repr__(self:Run):
+    return f"Run({self.name}, K={self.num_teachers}, rows={self.num_rows}, metrics={len(self.metrics)})"
 
 # %% ../nbs/11_viz.ipynb #700af6d9
 @patch
@@ -640,13 +645,14 @@ def agent_diagnostics(source,                 # metrics rows, a run directory or
                       margin=dict(t=50, l=70, r=20, b=50))
     return fig
 
-# %% ../nbs/11_viz.ipynb #45c1fda2
+# %% ../nbs/11_viz.ipynb #8078f1e4
 def _auc(scores, positive) -> float:
     "ROC AUC (`rmkd_nb.synthetic.roc_auc`), NaN when every pair is positive or every pair negative."
     from rmkd_nb.synthetic import roc_auc
     y = np.asarray(positive, bool)
     return float("nan") if y.all() or not y.any() else roc_auc(scores, y)
 
+# %% ../nbs/11_viz.ipynb #75a0dc47
 def selection_auc(run,                  # a Run or a run directory (with weightlog/teachers.npz)
                   value:str|None=None,  # "probs" or "weights"; None: probs when logged
                  ) -> dict:
@@ -1023,7 +1029,7 @@ def run_from_trainer(trainer) -> Run:
     out_dir = getattr(getattr(trainer, "config", None), "output_dir", None)
     return Run(log, [], teachers, examples, None, out_dir, list(getattr(cache, "label_names", None) or []) or None)
 
-# %% ../nbs/11_viz.ipynb #7161317a
+# %% ../nbs/11_viz.ipynb #282fe9bf
 _ROW_ARRAYS = ("idx", "weights", "probs", "actions", "rewards", "type")
 
 class ExplorerCallback(TrainerCallback):
@@ -1034,39 +1040,44 @@ class ExplorerCallback(TrainerCallback):
     def on_step_end(self, args, state, control, trainer=None, record=None, **kw): # record: DistillTrainer's step record
         if record is not None: self.on_step(trainer, record)
 
-    def on_step(self, trainer, record:dict):
-        "Append one step's record (`step`, `epoch`, `idx`, `weights`, ...) to the explorer's run."
-        ex = self.explorer
-        if record.get("idx") is None or record.get("weights") is None: return
-        if ex.run is None:
-            if trainer is None:
-                raise ConfigError("ExplorerCallback.on_step: the explorer has no run and no trainer was passed")
-            ex.run = run_from_trainer(trainer)
-        ex._live = True
-        ex.run.append({k: (v if k in ("step", "epoch") else _numpy(v)) for k, v in record.items()
-                       if k in ("step", "epoch", "idx", "weights", "probs", "actions", "rewards")})
-        scalars = {k: float(v) for k, v in record.items()
-                   if k not in _ROW_ARRAYS and isinstance(v, (int, float, np.number))}
-        where = {"type": "train", "step": int(record["step"]), "epoch": int(record.get("epoch", 0))}
-        ex.run.metrics.append(scalars | where)
-        if time.monotonic() - self._last >= self.every: self._draw()
-
-    def on_evaluate(self, args, state, control, metrics=None, **kw): # metrics: `eval_`-prefixed, as Trainer gives them
-        ex = self.explorer
-        if ex.run is not None and metrics:
-            where = {"step": int(state.global_step), "epoch": int(state.epoch)} if state is not None else {}
-            ev = {k.removeprefix("eval_"): v for k, v in metrics.items()
-                  if isinstance(v, (int, float, str)) and k != "epoch"}
-            ex.run.metrics.append({"type": "eval"} | where | ev)
-        self._draw()
-
     def on_train_end(self, args, state, control, **kw): self._draw()
 
     def _draw(self):
         self._last = time.monotonic()
         if self.explorer.run is not None and self.explorer.run.num_rows: self.explorer.update(reload=False)
 
-# %% ../nbs/11_viz.ipynb #3b1dbc07
+# %% ../nbs/11_viz.ipynb #490a2714
+@patch
+def on_step(self:ExplorerCallback, trainer, record:dict):
+    "Append one step's record (`step`, `epoch`, `idx`, `weights`, ...) to the explorer's run."
+    ex = self.explorer
+    if record.get("idx") is None or record.get("weights") is None: return
+    if ex.run is None:
+        if trainer is None:
+            raise ConfigError("ExplorerCallback.on_step: the explorer has no run and no trainer was passed")
+        ex.run = run_from_trainer(trainer)
+    ex._live = True
+    ex.run.append({k: (v if k in ("step", "epoch") else _numpy(v)) for k, v in record.items()
+                   if k in ("step", "epoch", "idx", "weights", "probs", "actions", "rewards")})
+    scalars = {k: float(v) for k, v in record.items()
+               if k not in _ROW_ARRAYS and isinstance(v, (int, float, np.number))}
+    where = {"type": "train", "step": int(record["step"]), "epoch": int(record.get("epoch", 0))}
+    ex.run.metrics.append(scalars | where)
+    if time.monotonic() - self._last >= self.every: self._draw()
+
+@patch
+def on_evaluate(self:ExplorerCallback, args, state, control,
+                metrics=None, # `eval_`-prefixed, as Trainer gives them
+                **kw):
+    ex = self.explorer
+    if ex.run is not None and metrics:
+        where = {"step": int(state.global_step), "epoch": int(state.epoch)} if state is not None else {}
+        ev = {k.removeprefix("eval_"): v for k, v in metrics.items()
+              if isinstance(v, (int, float, str)) and k != "epoch"}
+        ex.run.metrics.append({"type": "eval"} | where | ev)
+    self._draw()
+
+# %% ../nbs/11_viz.ipynb #356365f4
 class HeatmapExplorer:
     "Heatmap of a run with dropdowns for the teacher (or argmax), the sort key, the time axis and the value."
     def __init__(self, source, teacher="argmax", sort_by:str|None=None, by:str="step"):
@@ -1088,14 +1099,17 @@ class HeatmapExplorer:
         self.widget = W.VBox([W.HBox([self.teacher, self.sort_by, self.value, self.by]), self.fig])
         self.redraw()
 
-    def redraw(self):
-        t0 = time.perf_counter()
-        _replace(self.fig, heatmap(self.run, self.teacher.value, self.sort_by.value, self.by.value, self.value.value))
-        self.last_redraw_s = time.perf_counter() - t0
-
-    def update(self):
-        "Re-read the run directory (a run that is still training) and redraw."
-        if self._dir is not None: self.run = load_run(self._dir)
-        self.redraw()
-
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
+
+# %% ../nbs/11_viz.ipynb #148bdc65
+@patch
+def redraw(self:HeatmapExplorer):
+    t0 = time.perf_counter()
+    _replace(self.fig, heatmap(self.run, self.teacher.value, self.sort_by.value, self.by.value, self.value.value))
+    self.last_redraw_s = time.perf_counter() - t0
+
+@patch
+def update(self:HeatmapExplorer):
+    "Re-read the run directory (a run that is still training) and redraw."
+    if self._dir is not None: self.run = load_run(self._dir)
+    self.redraw()

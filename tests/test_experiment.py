@@ -78,3 +78,18 @@ def test_cli_run_and_refuses_to_overwrite(tmp_path):
     r2 = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
     assert r2.returncode == 2 and "already holds a finished run" in r2.stderr
     assert (out/"result.json").read_bytes() == before
+
+def test_a_run_config_is_checked_once_before_anything_is_written(tmp_path, monkeypatch):
+    """check_run validates once (from_dict for a dict, validate for a config) and resolves data_dir='auto' without a
+    rebuild."""
+    from rmkd_nb.core import DistillConfig
+    from rmkd_nb.experiment import check_run
+    calls, validate = [], DistillConfig.validate
+    counted = lambda self, where="config": calls.append(where) or validate(self, where)
+    monkeypatch.setattr(DistillConfig, "validate", counted)
+    monkeypatch.setenv("RMKD_GLUE_DIR", str(GLUE))
+    d = {"data_dir": "auto", "output_dir": str(tmp_path/"r"), "cache_dir": str(tmp_path/"c")}
+    cfg = check_run(d, where="a dict")
+    assert calls == ["a dict"] and cfg.data_dir == str(GLUE)
+    assert check_run(DistillConfig(**d), where="a config").data_dir == str(GLUE) and calls[1:] == ["a config"]
+    assert not (tmp_path/"r").exists() and not (tmp_path/"c").exists()
