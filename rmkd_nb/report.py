@@ -222,7 +222,7 @@ def _teacher_table(results, task, metric) -> list[str]:
     dev = acc.get("validation") or acc.get("validation_matched")
     singles = {}
     for r in results:
-        if r["strategy"].startswith("single:"):
+        if r["strategy"].startswith("single:") and r["strategy"][7:].isdigit(): # not single:best
             singles.setdefault(int(r["strategy"].split(":")[1]), []).append(r["final"].get(metric))
     if not dev or not singles: return []
     sd = lambda v: np.std(v, ddof=1) if len(v) > 1 else 0.0
