@@ -409,11 +409,11 @@ def test_sweep_with_a_bad_point_runs_nothing(tmp_path):
 
 # --- hypothesis: fuzz the run config ---------------------------------------------------------------------------
 FIELDS = [f.name for f in dataclasses.fields(DistillConfig)]
-RL_OPTIONS = ["mode", "policy", "features", "reward", "pretrain_reward", "lr", "entropy_coef", "baseline",
-              "baseline_momentum",
+# every option of RLTeacherSelector today, plus options it no longer takes (refused as unknown, like "bogus")
+RL_OPTIONS = ["mode", "policy", "features", "reward", "lr", "entropy_coef", "baseline", "baseline_momentum",
               "normalize_advantage", "max_grad_norm", "episode", "warmup_epochs", "pretrain_epochs", "init_prob",
-              "hidden",
-              "eval_mode", "alpha", "lookahead_lr", "dev_metric", "norm_max_count", "value_coef", "seed", "bogus"]
+              "hidden", "heldout_examples", "heldout_metric", "seed", "credit", "guard",
+              "alpha", "lookahead_lr", "value_coef", "bogus"]
 _scalar = st.one_of(st.none(), st.booleans(), st.integers(),
                     st.sampled_from([0, -1, 1, 2**63, 2**64, -2**63 - 1, 10**400, -10**400]),
                     st.floats(), st.sampled_from([NAN, INF, -INF, 0.0, -0.0, 1e-320, 1e308]), st.text(max_size=12))
