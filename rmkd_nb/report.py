@@ -192,7 +192,7 @@ def _task_section(task:str, results:list, rows:list, dsd, speed:bool) -> list[st
          "|---|" + "---|" * (len(metrics) + 2)]
     for s in sorted({r["strategy"] for r in rows if r["task"] == task}, key=_order):
         L.append(_strategy_row(s, {r["metric"]: r for r in rows if r["task"] == task and r["strategy"] == s}, metrics))
-    L += [""] + comparison_lines(rows, task, metrics[0]) + [""] + _majority_line(tr, dsd) + [""]
+    L += [""] + comparison_lines(rows, task, metrics[0]) + [""] + _majority_line(rows, task, metrics) + [""]
     L += _teacher_table(tr, task, metrics[0]) + [""]
     if speed: L += _speed_table(tr, dsd) + [""]
     return L
@@ -205,14 +205,11 @@ def _strategy_row(s:str, cells:dict, metrics:list) -> str: # cells: metric -> ro
     return f"| {s} | " + " | ".join(means) + f" | {delta} | {n} |"
 
 # %% ../nbs/15_report.ipynb #6724754a
-def _majority_line(results, dsd) -> list[str]: # dsd: the task's `DatasetDict`
+def _majority_line(rows:list, task:str, metrics:list) -> list[str]: # rows: `paired_rows`, their `majority` set
     "The dev metrics of always predicting the most frequent training label: the floor a collapsed student sits on."
-    from rmkd_nb.data import metric_names
-    r0 = results[0]
-    m = majority_scores(dsd["train"]["label"][:], dsd[eval_split(dsd)]["label"][:],
-                        metric_names(r0["task"], r0["config"].get("metrics")))
+    m = {r["metric"]: r["majority"] for r in rows if r["task"] == task}   # set once, by `_task_data`
     return [f"Majority-class baseline on dev (always predict the most frequent training label): "
-            + ", ".join(f"{k} {100*v:.1f}" for k, v in m.items())
+            + ", ".join(f"{k} {100*m[k]:.1f}" for k in metrics if k in m)
             + ". Rows at these values are students that collapsed to it."]
 
 # %% ../nbs/15_report.ipynb #ecdecd80
