@@ -8,13 +8,16 @@ student's training split). A base teacher, TF-IDF + logistic regression, is fitt
 split disjoint from the sweep's student and reward splits (`build_zoo.disjoint_splits`, the same rule as the study's
 zoo). Teacher k gives the base teacher's probabilities on the examples of region k and the same probabilities with
 the classes rotated by one (for two classes: swapped) everywhere else: what a teacher trained with correct labels on
-region k and rotated labels elsewhere would give if it fitted them exactly. On every example, one teacher is right
+region k and rotated labels elsewhere would give if it fitted them exactly. The base teacher's log-probabilities are
+first multiplied by --sharpen (4: a TF-IDF probability of 0.75 becomes 0.99; the predicted class is unchanged), since
+a teacher that fitted wrong labels is confident about them; TF-IDF's own probabilities are mild, and at T=2 their
+average over the three specialists is close to 0.5, which teaches nothing either way. On every example, one teacher is right
 where the base teacher is right, and the other --regions - 1 agree on the same wrong class, so averaging them
 teaches the wrong class, and only a per-example choice teaches the right one.
 
 Writes runs/zoo/<task>-control/<region k>/ as `PredictionsTeacher` folders (the kit loads them like any teacher;
 they hold the train, reward and dev examples of the sweep), and runs/zoo/<task>-control/zoo.json in
-bench/build_zoo.py's format, then regenerates docs/zoo.md from every zoo.json under --out.
+bench/build_zoo.py's format (with its committed copy results/zoo/<task>-control.json), then regenerates docs/zoo.md.
 """
 from __future__ import annotations
 import argparse, json, shlex, sys, time
@@ -41,9 +44,10 @@ def region_cuts(train_texts, regions: int) -> list:
     return [float(np.quantile(n_words(train_texts), q)) for q in np.arange(1, regions) / regions]
 
 
-def specialist_logits(base_logp: np.ndarray, region: np.ndarray, k: int) -> np.ndarray:
-    "Teacher k: the base log-probabilities on region k, rotated by one class everywhere else."
-    return np.where((region == k)[:, None], base_logp, np.roll(base_logp, 1, axis=1)).astype(np.float32)
+def specialist_logits(base_logp: np.ndarray, region: np.ndarray, k: int, sharpen: float = 1.0) -> np.ndarray:
+    "Teacher k: the base log-probabilities times `sharpen` on region k, rotated by one class everywhere else."
+    z = sharpen * base_logp
+    return np.where((region == k)[:, None], z, np.roll(z, 1, axis=1)).astype(np.float32)
 
 
 def main(argv=None):
@@ -55,7 +59,11 @@ def main(argv=None):
     p.add_argument("--content-disjoint", type=int, default=1, metavar="MIN_WORDS")
     p.add_argument("--teacher-dev", type=int, default=500)
     p.add_argument("--regions", type=int, default=3)
+    p.add_argument("--sharpen", type=float, default=4.0,
+                   help="the base teacher's log-probabilities are multiplied by this (its argmax kept): a teacher "
+                        "trained on wrong labels is confident about them, and so is each specialist here")
     p.add_argument("--doc", default=str(ROOT/"docs"/"zoo.md"), help="markdown report to regenerate ('none': skip)")
+    p.add_argument("--summaries", default=str(build_zoo.SUMMARIES), help="where the zoo's summary is kept")
     args = p.parse_args(argv)
     import yaml
     from rmkd_nb.core import DistillConfig, write_json
@@ -85,15 +93,15 @@ def main(argv=None):
     rows, preds, probs, on = [], [], [], {"student_train": [], "student_reward": []}
     for k in range(args.regions):
         name = f"region{k}"
-        lg = specialist_logits(base_logp, region, k)
+        lg = specialist_logits(base_logp, region, k, args.sharpen)
         PredictionsTeacher(texts, lg, names, tpairs, name=name).save(tdir/name, overwrite=True)
         t = PredictionsTeacher.load(tdir/name, names)
         pr = lg[lo:hi].argmax(1); preds.append(pr); e = np.exp(lg[lo:hi]); probs.append(e / e.sum(1, keepdims=True))
         for s, sp in (("student_train", "train"), ("student_reward", "reward")): on[s].append(lg[slice(*at[sp])])
         m = compute_metrics(spec.name, pr, dev_y)
         b = [0] + cuts + [np.inf]
-        about = (f"the base TF-IDF teacher on region {k} ({b[k]:g} < words <= {b[k + 1]:g}), its classes rotated "
-                 "elsewhere")
+        about = (f"the base TF-IDF teacher (log-probabilities x {args.sharpen:g}) on region {k} ({b[k]:g} < words "
+                 f"<= {b[k + 1]:g}), its classes rotated elsewhere")
         rows.append(dict(name=name, dir=str(tdir/name), kind="predictions", about=about, recipe=dict(region=k),
                          dev_accuracy=m["accuracy"], dev_metrics=m, train_examples=len(pool),
                          train_seconds=round(fit_s, 1), train_split=None, fingerprint=t.fingerprint(),
@@ -112,16 +120,16 @@ def main(argv=None):
                splits=split_rec, teacher_dev_examples=len(ds["teacher_dev"]),
                right_on={s: build_zoo.right_share(on[s], run["train" if s == "student_train" else "reward"]["label"])
                          for s in on},
-               control=dict(regions=K, word_cuts=cuts, base_dev_metrics=base_m,
+               control=dict(regions=K, word_cuts=cuts, sharpen=args.sharpen, base_dev_metrics=base_m,
                             region_share={s: np.bincount(region_of(sp["text"], cuts), minlength=K).tolist()
                                           for s, sp in splits.items()}),
                build_seconds=round(fit_s, 1), this_run_seconds=round(time.time() - start, 1),
                command="python bench/build_control.py "
                        + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])))
-    write_json(tdir/"zoo.json", zoo)
+    build_zoo.keep_summary(zoo, tdir, args.summaries)
     print(f"base teacher dev {base_m}; ensemble dev accuracy {zoo['ensemble_dev_accuracy']:.4f}; oracle "
           f"{zoo['oracle_dev_accuracy']:.4f}; wrote {tdir/'zoo.json'}", flush=True)
-    if args.doc != "none": build_zoo.write_zoo_doc(Path(args.out), Path(args.doc))
+    if args.doc != "none": build_zoo.write_zoo_doc(Path(args.out), Path(args.doc), Path(args.summaries))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_zoo import ROOT, write_zoo_doc
+from build_zoo import ROOT, SUMMARIES, write_zoo_doc
 
 
 def main(argv=None):
@@ -25,6 +25,7 @@ def main(argv=None):
     p.add_argument("--forward-batches", type=int, default=10, help="batches of teacher forward passes to time")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--doc", default=str(ROOT/"docs"/"zoo.md"))
+    p.add_argument("--summaries", default=str(SUMMARIES), help="the zoo summaries docs/zoo.md is made from")
     args = p.parse_args(argv)
 
     import torch
@@ -95,7 +96,7 @@ def main(argv=None):
                                              command="python bench/cache_speed.py "
                                              + " ".join(shlex.quote(a) for a in (argv if argv is not None
                                                                                   else sys.argv[1:]))))
-    if args.doc != "none": write_zoo_doc(Path(args.zoo), Path(args.doc))
+    if args.doc != "none": write_zoo_doc(Path(args.zoo), Path(args.doc), Path(args.summaries))
 
 
 if __name__ == "__main__":

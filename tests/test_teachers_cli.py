@@ -22,7 +22,8 @@ def run(*args):
 
 def zoo_args(out, teachers, *extra):
     return [ROOT/"bench"/"build_zoo.py", "--task", "mrpc", "--data-dir", GLUE, "--out", out, "--teachers", teachers,
-            "--max-train", "64", "--max-eval", "40", "--epochs", "1", "--doc", out/"zoo.md", *extra]
+            "--max-train", "64", "--max-eval", "40", "--epochs", "1", "--doc", out/"zoo.md",
+            "--summaries", out/"summaries", *extra]
 
 
 def test_tfidf_zoo_resumes_and_reports(tmp_path):
@@ -41,8 +42,9 @@ def test_tfidf_zoo_resumes_and_reports(tmp_path):
     doc = (out/"zoo.md").read_text()
     assert "## mrpc" in doc and "| t3 |" in doc and "--max-train 64" in doc
 
+    assert json.loads((out/"summaries"/"mrpc.json").read_text()) == z            # the committed copy of the summary
     table = run(ROOT/"bench"/"cache_speed.py", "--task", "mrpc", "--zoo", out, "--doc", out/"zoo.md",
-                "--forward-batches", "1")
+                "--summaries", out/"summaries", "--forward-batches", "1")
     assert "gather one epoch" in table
     cs = json.loads((out/"mrpc"/"cache_speed.json").read_text())
     assert cs["bytes"] > 0 and cs["seconds"]["gather_mmap"] > 0 and not cs["reused_cache"]
