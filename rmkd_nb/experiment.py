@@ -8,14 +8,16 @@ import json, os, platform, subprocess, time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from .core import ConfigError, DistillConfig, atomic_write, write_json, seed_everything
 from .weighting import STRATEGIES, WeightingStrategy, get_strategy
 
 # %% auto #0
 __all__ = ['TFIDF_RECIPES', 'DEFAULT_TFIDF_POOL', 'find_glue_dir', 'resolve_config', 'check_run', 'finished',
            'is_builtin_teacher', 'task_name', 'load_data', 'eval_split', 'run_splits', 'load_teachers', 'build_cache',
-           'build_student', 'param_count', 'resolve_strategy', 'write_examples', 'environment', 'save_figures',
-           'run_record', 'run_experiment', 'run_checked']
+           'build_student', 'param_count', 'resolve_strategy', 'write_examples', 'environment', 'logged_run',
+           'save_figures', 'selection_summary', 'run_record', 'run_experiment', 'run_checked']
 
 # %% ../nbs/12_experiment.ipynb #08d9b0b9
 def find_glue_dir(start:str|Path=".") -> Path|None: # where the search starts (then its parents)
@@ -209,13 +211,21 @@ def environment() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "git_commit": commit}
 
 # %% ../nbs/12_experiment.ipynb #a9753963
-def save_figures(run_dir, png:bool=True) -> dict: # png: also PNG, where kaleido finds a headless browser
+def logged_run(run_dir): # a run's output_dir
+    "The run's weight log and teacher table as a `viz.Run`; None when it kept no weight log (`log_weights=False`)."
+    from rmkd_nb import viz
+    d = Path(run_dir)
+    return viz.load_run(d) if d.is_dir() and (d/"weightlog"/"meta.json").exists() else None
+
+def save_figures(run, png:bool=True) -> dict: # run: its output_dir or `logged_run`'s Run; png: also PNG (kaleido)
     "Save the key figures of a run (self-contained HTML always, PNG where asked and kaleido finds a browser)."
     from rmkd_nb import viz
-    run_dir = Path(run_dir); fdir = run_dir/"figures"; fdir.mkdir(exist_ok=True)
-    run = viz.load_run(run_dir); made = {}
+    run = run if isinstance(run, viz.Run) else logged_run(run)
+    if run is None: return {}   # no weight log, nothing to draw
+    fdir = run.path/"figures"; fdir.mkdir(exist_ok=True); made = {}
     figs = {"teacher_share": viz.teacher_share(run), "heatmap": viz.heatmap(run)}
     if "rewards" in run.log: figs["agent_diagnostics"] = viz.agent_diagnostics(run)
+    if viz.has_selection(run): figs["selection_diagnostics"] = viz.selection_diagnostics(run)
     for name, fig in figs.items():
         with atomic_write(fdir/f"{name}.html") as f:
             f.write(fig.to_html(include_plotlyjs=True))   # plotly.js inline: renders offline
@@ -226,8 +236,23 @@ def save_figures(run_dir, png:bool=True) -> dict: # png: also PNG, where kaleido
         except Exception: pass   # no headless browser for kaleido here: HTML only
     return made
 
+# %% ../nbs/12_experiment.ipynb #a9bc041f
+def _plain(a): # numbers, arrays, nested lists
+    a = np.asarray(a, dtype=np.float64)
+    return [_plain(x) for x in a] if a.ndim else (None if np.isnan(a) else float(a))
+
+def selection_summary(run) -> dict|None: # `logged_run`'s Run (None: no weight log)
+    "result.json's `selection`: `viz.selection_auc` per epoch as JSON lists (NaN -> None); None with nothing to score."
+    from rmkd_nb import viz
+    if run is None or not viz.has_selection(run): return None
+    t = viz.selection_auc(run)
+    return {"value": t["value"], "teacher_names": list(t["teacher_names"]), "epochs": [int(e) for e in t["epochs"]],
+            "auc": _plain(t["auc"]), "auc_per_teacher": _plain(t["auc_per_teacher"]), "weights": _plain(t["weights"])}
+
 # %% ../nbs/12_experiment.ipynb #ce92e65d
-def run_record(cfg:DistillConfig, res:dict, cache, dsd, student, timings:dict, figures:dict) -> dict:
+def run_record(cfg:DistillConfig, res:dict, cache, dsd, student, timings:dict, figures:dict,
+               selection:dict|None=None, # `selection_summary`; None: no `selection` key
+              ) -> dict:
     "`result.json`'s content: the config, the trainer's metrics, the teachers, the splits, timings, environment."
     return {"config": cfg.to_dict(), "task": task_name(cfg), "strategy": cfg.strategy, "seed": cfg.seed,
             "final": res.get("final", res), "best": res.get("best"),
@@ -235,7 +260,7 @@ def run_record(cfg:DistillConfig, res:dict, cache, dsd, student, timings:dict, f
             "teachers": {"names": list(cache.teacher_names), "accuracy": cache.accuracy},
             "splits": run_splits(cfg, dsd, eval_split(dsd)), "student_params": param_count(student),
             "timings": timings, "figures": figures, "cache": str(cache.path) if cache.path else None,
-            "environment": environment()}
+            "environment": environment()} | ({"selection": selection} if selection else {})
 
 # %% ../nbs/12_experiment.ipynb #6dd3323c
 def run_experiment(cfg:DistillConfig|dict, # the run's config (a dict is checked with `DistillConfig.from_dict`)
@@ -270,8 +295,9 @@ def run_checked(cfg:DistillConfig, callbacks=(), figures:bool=True, png:bool=Tru
                              reward_dataset=tds["reward"] if "reward" in tds else None,
                              compute_metrics=lambda p, y: compute_metrics(metrics, p, y))
     t = time.time(); res = trainer.train(); timings["train_s"] = time.time() - t
-    figs = save_figures(out, png=png) if figures and main else {}
+    run = logged_run(out) if main else None   # read once, for the figures and the selection summary
+    figs = save_figures(run, png=png) if figures and run is not None else {}
     timings["total_s"] = time.time() - t0
-    result = run_record(cfg, res, cache, dsd, student, timings, figs)
+    result = run_record(cfg, res, cache, dsd, student, timings, figs, selection_summary(run))
     if main: write_json(out/"result.json", result)   # written last: marks the run finished
     return result

@@ -180,7 +180,7 @@ _ORDER = ["none", "uniform", "fixed", "random_single", "best_single", "lr_ensemb
 def _order(s): return (_ORDER.index(s) if s in _ORDER else (50 if s.startswith("single") else 99), s)
 
 def _task_section(task:str, results:list, rows:list, dsd, speed:bool) -> list[str]:
-    "One task's table (a row per strategy), its comparisons in words, the majority floor, teachers and speed."
+    "One task's table (a row per strategy), its comparisons in words, the majority floor, teachers, selections, speed."
     from rmkd_nb.data import metric_names
     tr = [r for r in results if r["task"] == task]; c0 = tr[0]["config"]
     metrics = metric_names(task, c0.get("metrics"))   # the task's metrics, the main one first
@@ -194,6 +194,8 @@ def _task_section(task:str, results:list, rows:list, dsd, speed:bool) -> list[st
         L.append(_strategy_row(s, {r["metric"]: r for r in rows if r["task"] == task and r["strategy"] == s}, metrics))
     L += [""] + comparison_lines(rows, task, metrics[0]) + [""] + _majority_line(rows, task, metrics) + [""]
     L += _teacher_table(tr, task, metrics[0]) + [""]
+    sel = _selection_table(tr)
+    if sel: L += sel + [""]
     if speed: L += _speed_table(tr, dsd) + [""]
     return L
 
@@ -241,6 +243,36 @@ def _teacher_table(results, task, metric) -> list[str]:
                + (f", but the gap ({100*gap:.1f} points) is within one standard deviation ({100*noise:.1f}) or rests "
                   "on one seed" if not (gap > noise > 0) else ""))
     return L + ["", f"Strongest teacher: {best_t}; strongest single-teacher student: {best_s} ({verdict})."]
+
+# %% ../nbs/15_report.ipynb #fee7612f
+def _nanmean(a, axis=0): # mean over non-NaN entries; NaN where there are none
+    a = np.asarray(a, np.float64); n = (~np.isnan(a)).sum(axis)
+    return np.where(n > 0, np.nansum(a, axis) / np.maximum(n, 1), np.nan)
+
+def _selection_table(results:list) -> list[str]: # one task's result.json dicts
+    "What the agents decide: the last epoch's selection AUC (pooled, per teacher) and mean weights, over seeds."
+    sel = [r for r in results if r.get("selection")]
+    if not sel: return []
+    names = sel[0]["selection"]["teacher_names"]; same = [r for r in sel if r["selection"]["teacher_names"] == names]
+    last = lambda r, k: np.array(r["selection"][k][-1], np.float64)   # null (no AUC) -> NaN
+    f = lambda v: "–" if np.isnan(v) else f"{v:.2f}"
+    L = ["What the agents decide, at the last epoch: the selection AUC is the chance that the agent scores a teacher "
+         "(selection probability, or weight where it logs none) higher on an example where that teacher is right than "
+         "on one where it is wrong; 0.5 means no separation of right from wrong teachers, 1 a perfect one. Pooled over "
+         "the teachers as mean ± std over seeds; per teacher, the mean AUC / mean weight over seeds.", "",
+         "| strategy | scores | selection AUC | " + " | ".join(f"{n}: AUC / weight" for n in names) + " | seeds |",
+         "|---|" + "---|" * (len(names) + 3)]
+    for s in sorted({r["strategy"] for r in same}, key=_order):
+        rs = [r for r in same if r["strategy"] == s]; auc = np.array([last(r, "auc") for r in rs])
+        ok = auc[~np.isnan(auc)]
+        pooled = f"{ok.mean():.2f} ± {ok.std(ddof=1) if len(ok) > 1 else 0.0:.2f}" if len(ok) else "–"
+        per, w = _nanmean([last(r, "auc_per_teacher") for r in rs]), _nanmean([last(r, "weights") for r in rs])
+        value = "/".join(sorted({r["selection"]["value"] for r in rs}))
+        L.append(f"| {s} | {value} | {pooled} | " + " | ".join(f"{f(a)} / {f(x)}" for a, x in zip(per, w))
+                 + f" | {len(rs)} |")
+    if len(same) < len(sel):
+        L += ["", f"{len(sel) - len(same)} run(s) with another teacher pool than {names} are left out of this table."]
+    return L
 
 # %% ../nbs/15_report.ipynb #5bb806fd
 def _hf_params(d:Path) -> int|None:

@@ -17,8 +17,9 @@ from .core import ConfigError, atomic_write, write_json
 # %% auto #0
 __all__ = ['PALETTE', 'DASHES', 'AGENT_KEYS', 'read_jsonl', 'Examples', 'LogIndex', 'Run', 'load_run', 'synthetic_run', 'ema',
            'describe', 'trajectory', 'example_order', 'disagreement', 'heatmap', 'teacher_share', 'agent_diagnostics',
-           'selection_auc', 'selection_diagnostics', 'main_metric', 'compare_table', 'compare_runs', 'overview_points',
-           'overview', 'TrajectoryExplorer', 'run_from_trainer', 'ExplorerCallback', 'HeatmapExplorer']
+           'selection_auc', 'selection_diagnostics', 'has_selection', 'main_metric', 'compare_table', 'compare_runs',
+           'overview_points', 'overview', 'TrajectoryExplorer', 'run_from_trainer', 'ExplorerCallback',
+           'HeatmapExplorer']
 
 # %% ../nbs/11_viz.ipynb #83c886ea
 def read_jsonl(path) -> list: # a JSON-lines file; a missing file reads as no rows
@@ -693,6 +694,14 @@ def selection_diagnostics(run,                 # a Run or a run directory (with 
                       height=420, margin=dict(t=50, l=60, r=20, b=50))
     return fig
 
+# %% ../nbs/11_viz.ipynb #f9dffa1e
+def has_selection(run) -> bool: # a Run or a run directory
+    "Whether `selection_auc` has something to score: a teacher table, and weights (or probs) that differ by example."
+    run = _as_run(run, "has_selection")
+    if run.teachers is None or run.num_rows == 0: return False
+    def varies(a): a = a[~np.isnan(a).any(1)]; return len(a) > 1 and bool((a != a[0]).any())
+    return any(varies(run.column(c)) for c in ("weights", "probs") if run.has(c))
+
 # %% ../nbs/11_viz.ipynb #d25fcec3
 _TASK_METRICS = ("accuracy", "f1", "mcc", "pearson", "spearman", "matthews_correlation")
 _NOT_METRICS = {"type", "step", "epoch", "loss", "runtime", "samples_per_s", "time"}
@@ -1095,9 +1104,11 @@ class HeatmapExplorer:
         self.value = W.Dropdown(options=cols, value="weights",
                                 description="value", layout=lay("200px"))
         self.fig = go.FigureWidget()
+        self.selection = go.FigureWidget() if has_selection(self.run) else None   # selection AUC per epoch
         for w in (self.teacher, self.sort_by, self.by, self.value): w.observe(lambda ch: self.redraw(), "value")
-        self.widget = W.VBox([W.HBox([self.teacher, self.sort_by, self.value, self.by]), self.fig])
-        self.redraw()
+        self.widget = W.VBox([W.HBox([self.teacher, self.sort_by, self.value, self.by]), self.fig]
+                             + ([self.selection] if self.selection is not None else []))
+        self.redraw(); self._draw_selection()
 
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
@@ -1109,7 +1120,12 @@ def redraw(self:HeatmapExplorer):
     self.last_redraw_s = time.perf_counter() - t0
 
 @patch
+def _draw_selection(self:HeatmapExplorer):
+    "The run's `selection_diagnostics` below the heatmap (the controls do not change it)."
+    if self.selection is not None: _replace(self.selection, selection_diagnostics(self.run))
+
+@patch
 def update(self:HeatmapExplorer):
     "Re-read the run directory (a run that is still training) and redraw."
     if self._dir is not None: self.run = load_run(self._dir)
-    self.redraw()
+    self.redraw(); self._draw_selection()
