@@ -7,7 +7,10 @@ machine starts without them. For each finished run (a result.json) under each sw
 result.json and the evaluation rows of its metrics.jsonl (evals.jsonl: the dev curve, to check convergence) to
 results/runs/<sweep dir name>/<run name>/, and the sweep's sweep.json beside them. `rmkd report results/runs/<sweep>`
 then works on a fresh clone (it reads result.json files and the task's data). Files are written atomically and only
-when they changed, so running it again while a sweep goes on adds the runs finished since.
+when they changed, so running it again while a sweep goes on adds the runs finished since. A run that finished before
+the kit recorded result.json["selection"] (what the agent decided) gets it in the kept copy, computed from its weight
+log by the kit's own `rmkd_nb.experiment.selection_summary`, and marked `"selection_from": "keep_results"`; the run's
+own result.json is never changed.
 """
 import argparse, json
 from pathlib import Path
@@ -23,9 +26,13 @@ def keep(sweep_dir: Path, dest_root: Path) -> int:
         if path.exists() and path.read_text() == text: return
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as f: f.write(text)
+    from rmkd_nb.experiment import logged_run, selection_summary
     for res in sorted(sweep_dir.rglob("result.json")):
-        run = res.parent; out = dest/run.relative_to(sweep_dir)
-        put(out/"result.json", res.read_text())
+        run = res.parent; out = dest/run.relative_to(sweep_dir); text = res.read_text()
+        r = json.loads(text)
+        if "selection" not in r and (sel := selection_summary(logged_run(run))) is not None:
+            text = json.dumps(r | {"selection": sel, "selection_from": "keep_results"}, indent=2) + "\n"
+        put(out/"result.json", text)
         m = run/"metrics.jsonl"
         if m.exists():
             rows = [l for l in m.read_text().splitlines() if l.strip() and json.loads(l).get("type") == "eval"]
