@@ -168,7 +168,7 @@ def check_runs(zoo, run_dirs):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", default=None, help="the GLUE task (needed unless --doc-only)")
     p.add_argument("--data-dir", default=str(ROOT.parent/"shared"/"data"/"glue"))
     p.add_argument("--out", default="runs/zoo")
     p.add_argument("--teachers", default=",".join(RECIPES), help="comma-separated subset of " + ",".join(RECIPES))
@@ -194,6 +194,10 @@ def main(argv=None):
                    help="compare this finished run's result.json['splits'] with the excluded splits (repeatable)")
     p.add_argument("--doc-only", action="store_true", help="no teacher is loaded: update run checks, rewrite the doc")
     args = p.parse_args(argv)
+    if args.doc_only and args.task is None:   # only regenerate docs/zoo.md from the kept summaries
+        if args.doc != "none": write_zoo_doc(Path(args.out), Path(args.doc), Path(args.summaries))
+        return
+    if args.task is None: p.error("--task is required (except with --doc-only)")
     if args.doc_only:
         from rmkd_nb.core import write_json
         from rmkd_nb.data import get_task
@@ -363,9 +367,17 @@ def write_zoo_doc(out_root: Path, doc: Path, summaries: Path = SUMMARIES):
         sub = (f", training subset of {z['train_subset']['max_train_examples']} examples (seed "
                f"{z['train_subset']['seed']})") if z.get("train_subset") else ""
         dsub = f", dev subset of {z['dev_subset']['max_eval_examples']}" if z.get("dev_subset") else ""
-        lines += [f"## {z['task']}" + (f" ({z['tag']})" if z.get("tag") else ""), "",
-                  f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
-                  f"{z['epochs']} epochs, max length {z['max_length']}, batch {z['batch_size']}.", "",
+        c = z.get("control")
+        about = (f"A positive control (bench/build_control.py): one base teacher, TF-IDF + logistic regression fitted "
+                 f"with correct labels on {z['train_examples']} teacher-pool rows (dev "
+                 + ", ".join(f"{k} {v:.4f}" for k, v in c["base_dev_metrics"].items())
+                 + f"), and {c['regions']} specialists, each the base teacher (log-probabilities x {c['sharpen']:g}) "
+                 f"on one length region (word-count cuts {c['word_cuts']}, quantiles of the student's training split) "
+                 "and its classes rotated on the others. Examples per region: "
+                 + "; ".join(f"{s} {v}" for s, v in c["region_share"].items()) + f". {z['dev_examples']} dev examples."
+                 if c else f"{z['train_examples']} training examples{sub}; {z['dev_examples']} dev examples{dsub}; "
+                 f"{z['epochs']} epochs, max length {z['max_length']}, batch {z['batch_size']}.")
+        lines += [f"## {z['task']}" + (f" ({z['tag']})" if z.get("tag") else ""), "", about, "",
                   f"Command: `{z['command']}`", ""]
         mm = [m for m in z["teachers"][0]["dev_metrics"] if m != "accuracy"]     # the task metric, when not accuracy
         lines += ["| teacher | recipe | train examples | dev accuracy | " + "".join(f"dev {m} | " for m in mm)
