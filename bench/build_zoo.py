@@ -321,12 +321,15 @@ def split_lines(z) -> list[str]:
          + (f"Rows left after the idx exclusion: {sp['rows_after_idx_exclusion']}; after also dropping every row "
             "whose text contains or is contained in (whole words) a student or reward row's text of at least "
             f"{sp['content_disjoint_min_words']} word(s): {sp['rows_after_text_exclusion']}. "
-            if sp.get("content_disjoint_min_words") else "") +
-         "The report split is the GLUE dev file, a different file. Hash = sha256 of the sorted idx (int64), "
+            if sp.get("content_disjoint_min_words") else "")
+         + ("The report split is the GLUE dev file, a different file. " if Path(z["data_dir"]).name == "glue" else
+            f"The report split is {z['data_dir']}/*/dev.tsv, rows of the GLUE dev file that its train.tsv does not "
+            "hold (bench/split_qnli.py). ")
+         + "Hash = sha256 of the sorted idx (int64), "
          "as in result.json[\"splits\"]."
-         + ("" if txt else " Only idx are excluded: a row of another idx can hold the same words (SST-2's train rows "
-                           "are phrases of shared sentences), so compare these right-shares with a --content-disjoint "
-                           "zoo's."), "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
+         + ("" if txt or z["task"] != "sst2" else " Only idx are excluded: a row of another idx can hold the same "
+                           "words (SST-2's train rows are phrases of shared sentences), so compare these right-shares "
+                           "with a --content-disjoint zoo's."), "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
     L += [f"| {r['name']} (excluded) | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["excluded"]]
     L += [f"| {r['name']} | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["teacher"]]
     for chk in z.get("run_checks", []):
