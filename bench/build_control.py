@@ -11,9 +11,9 @@ the classes rotated by one (for two classes: swapped) everywhere else: what a te
 region k and rotated labels elsewhere would give if it fitted them exactly. The base teacher's log-probabilities are
 first multiplied by --sharpen (4: a TF-IDF probability of 0.75 becomes 0.99; the predicted class is unchanged), since
 a teacher that fitted wrong labels is confident about them; TF-IDF's own probabilities are mild, and at T=2 their
-average over the three specialists is close to 0.5, which teaches nothing either way. On every example, one teacher is right
-where the base teacher is right, and the other --regions - 1 agree on the same wrong class, so averaging them
-teaches the wrong class, and only a per-example choice teaches the right one.
+average over the three specialists is close to 0.5, which teaches nothing either way. On every example, one teacher
+is right where the base teacher is right, and the other --regions - 1 agree on the same wrong class, so averaging
+them teaches the wrong class, and only a per-example choice teaches the right one.
 
 Writes runs/zoo/<task>-control/<region k>/ as `PredictionsTeacher` folders (the kit loads them like any teacher;
 they hold the train, reward and dev examples of the sweep), and runs/zoo/<task>-control/zoo.json in
@@ -65,25 +65,20 @@ def main(argv=None):
     p.add_argument("--doc", default=str(ROOT/"docs"/"zoo.md"), help="markdown report to regenerate ('none': skip)")
     p.add_argument("--summaries", default=str(build_zoo.SUMMARIES), help="where the zoo's summary is kept")
     args = p.parse_args(argv)
-    import yaml
-    from rmkd_nb.core import DistillConfig, write_json
     from rmkd_nb.data import compute_metrics, get_task, load_task
-    from rmkd_nb.experiment import load_data
     from rmkd_nb.teachers import PredictionsTeacher, TfidfTeacher
 
     start, spec = time.time(), get_task(args.task)
     ds = load_task(spec.name, args.data_dir)
     ds, split_rec = build_zoo.disjoint_splits(ds, args.disjoint_from, None, args.teacher_dev, 0, args.content_disjoint)
-    base_cfg = (yaml.safe_load(Path(args.disjoint_from).read_text()) or {}).get("base", {})
-    run = load_data(DistillConfig(**{k: base_cfg[k] for k in ("task", "data_dir", "max_train_examples",
-                                                               "reward_examples", "subset_seed") if k in base_cfg}))
+    run = {"train": ds["student_train"], "reward": ds["student_reward"], "validation": ds["validation"]}  # a run's splits
     names = ds["train"].features["label"].names
     pool = ds["pool"]; pairs = "text_pair" in pool.column_names
     t0 = time.time()
     base = TfidfTeacher.fit(pool["text"], pool["label"], names, pool["text_pair"] if pairs else None, name="base")
     fit_s = time.time() - t0
     cuts = region_cuts(run["train"]["text"], args.regions)
-    splits = {"train": run["train"], "reward": run["reward"], "validation": run["validation"]}
+    splits = run
     texts = [t for s in splits.values() for t in s["text"]]
     tpairs = [t for s in splits.values() for t in s["text_pair"]] if pairs else None
     base_logp = base.predict(texts, tpairs)["logits"]; region = region_of(texts, cuts)

@@ -15,8 +15,8 @@ finished run's result.json["splits"] with the splits the zoo excluded.
 Writes runs/zoo/<task>/<teacher>/ (save_pretrained or TF-IDF directories), runs/zoo/<task>/zoo.json (dev accuracy
 and task metric per teacher, pairwise disagreement on dev, build times), a copy of that summary as
 results/zoo/<task>.json (committed: it outlives the machine, the teachers do not), and regenerates docs/zoo.md from
-every summary in results/zoo/ (and the step_times.md / cache_speed.json beside a zoo under --out, when present). Teachers already built are skipped, so an
-interrupted build resumes where it stopped.
+every summary in results/zoo/ (and the step_times.md / cache_speed.json beside a zoo under --out, when present).
+Teachers already built are skipped, so an interrupted build resumes where it stopped.
 """
 from __future__ import annotations
 import argparse, json, shlex, sys, time
@@ -181,7 +181,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--pretrained", default=None, help="MiniLM-L6 directory (default: the installed package)")
     p.add_argument("--doc", default=str(ROOT/"docs"/"zoo.md"), help="markdown report to regenerate ('none': skip)")
-    p.add_argument("--summaries", default=str(SUMMARIES), help="where each zoo's summary is kept (docs/zoo.md's source)")
+    p.add_argument("--summaries", default=str(SUMMARIES),
+                   help="where each zoo's summary is kept (docs/zoo.md's source)")
     p.add_argument("--disjoint-from", default=None, metavar="SWEEP.yaml",
                    help="train on a teacher split disjoint from this sweep's student and reward splits")
     p.add_argument("--teacher-dev", type=int, default=500,
@@ -203,7 +204,8 @@ def main(argv=None):
         from rmkd_nb.data import get_task
         zf = Path(args.out)/(get_task(args.task).name + (f"-{args.tag}" if args.tag else ""))/"zoo.json"
         zoo = json.loads(zf.read_text())
-        if args.check_run: zoo["run_checks"] = check_runs(zoo, args.check_run); keep_summary(zoo, zf.parent, args.summaries)
+        if args.check_run:
+            zoo["run_checks"] = check_runs(zoo, args.check_run); keep_summary(zoo, zf.parent, args.summaries)
         if args.doc != "none": write_zoo_doc(Path(args.out), Path(args.doc), Path(args.summaries))
         return
 
@@ -329,7 +331,8 @@ def split_lines(z) -> list[str]:
          "as in result.json[\"splits\"]."
          + ("" if txt or z["task"] != "sst2" else " Only idx are excluded: a row of another idx can hold the same "
                            "words (SST-2's train rows are phrases of shared sentences), so compare these right-shares "
-                           "with a --content-disjoint zoo's."), "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
+                           "with a --content-disjoint zoo's."),
+         "", "| split | examples | idx sha256 (first 16) |", "|---|---:|---|"]
     L += [f"| {r['name']} (excluded) | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["excluded"]]
     L += [f"| {r['name']} | {r['n']} | `{r['idx_sha256'][:16]}` |" for r in sp["teacher"]]
     for chk in z.get("run_checks", []):

@@ -458,6 +458,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'rmkd_nb.teachers._quiet_transformers': ('teachers.html#_quiet_transformers', 'rmkd_nb/teachers.py'),
                                   'rmkd_nb.teachers._reorder_classifier': ('teachers.html#_reorder_classifier', 'rmkd_nb/teachers.py'),
                                   'rmkd_nb.teachers._resolve_dtype': ('teachers.html#_resolve_dtype', 'rmkd_nb/teachers.py'),
+                                  'rmkd_nb.teachers._saved_labels': ('teachers.html#_saved_labels', 'rmkd_nb/teachers.py'),
                                   'rmkd_nb.teachers._tokenized': ('teachers.html#_tokenized', 'rmkd_nb/teachers.py'),
                                   'rmkd_nb.teachers._train_epoch': ('teachers.html#_train_epoch', 'rmkd_nb/teachers.py'),
                                   'rmkd_nb.teachers._train_share': ('teachers.html#_train_share', 'rmkd_nb/teachers.py'),

@@ -63,7 +63,7 @@ def _task_key(name:str) -> str|None:
     return _task_key(base) if dash and base else None
 
 def get_task(name:str, where:str="task") -> TaskSpec:
-    "Look up a task by (case-insensitive) name, alias, or variant name `<task>-<variant>` (the task's data and metrics)."
+    "Look up a task by (case-insensitive) name, alias, or variant `<task>-<variant>` (that task's data, metrics)."
     return TASKS.get(_task_key(name) or str(name).lower(), where=where)
 
 # %% ../nbs/01_data.ipynb #cff41950

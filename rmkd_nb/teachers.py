@@ -407,15 +407,20 @@ def load(cls:TfidfTeacher, path, label_names:list|None=None, name:str|None=None,
     vec = TfidfVectorizer(ngram_range=tuple(meta["ngram_range"]), sublinear_tf=meta["sublinear_tf"],
                           vocabulary=meta["vocabulary"])
     vec.idf_ = idf
-    own = map_labels(meta["label_names"], label_map, f"teacher {name or meta['name']!r}")
-    order = label_order(own, label_names, f"teacher {name or meta['name']!r} ({p})")
+    nm, own, order = _saved_labels(meta, label_names, label_map, name, p)
     clf = LogisticRegression()
     clf.coef_, clf.intercept_ = _reorder_classifier(coef, icpt, order)
     clf.classes_ = np.arange(len(meta["label_names"]))
     names = [own[i] for i in order]
-    t = cls(vec, clf, names, name or meta["name"], pair=meta["pair"])
+    t = cls(vec, clf, names, nm, pair=meta["pair"])
     t.raw_labels = list(meta["label_names"])                                      # as it was saved
     return t
+
+def _saved_labels(meta:dict, label_names, label_map, name, path) -> tuple: # meta: the saved teacher's JSON
+    "A saved teacher's name, its label names renamed by `label_map`, and their order in the task's `label_names`."
+    nm = name or meta["name"]
+    own = map_labels(meta["label_names"], label_map, f"teacher {nm!r}")
+    return nm, own, label_order(own, label_names, f"teacher {nm!r} ({path})")
 
 # %% ../nbs/02_teachers.ipynb #10f66c33
 def _pred_key(text, pair=None) -> str: return json.dumps([str(text), None if pair is None else str(pair)])
@@ -438,7 +443,8 @@ class PredictionsTeacher:
 def predict(self:PredictionsTeacher, texts:list, text_pairs:list|None=None) -> dict:
     "The stored logits (n, C) of `texts`; a text without a stored prediction is a `ConfigError` naming it."
     pairs = text_pairs if self.pair and text_pairs is not None else [None] * len(texts)
-    if self.pair and text_pairs is None: raise ConfigError(f"teacher {self.name!r} scores sentence pairs: pass text_pairs")
+    if self.pair and text_pairs is None:
+        raise ConfigError(f"teacher {self.name!r} scores sentence pairs: pass text_pairs")
     rows = [self._row.get(_pred_key(t, q), -1) for t, q in zip(texts, pairs)]
     missing = [i for i, r in enumerate(rows) if r < 0]
     if missing:
@@ -477,9 +483,7 @@ def load(cls:PredictionsTeacher, path, label_names:list|None=None, name:str|None
         rows = [json.loads(l) for l in (p/"predictions.jsonl").read_text().splitlines() if l.strip()]
     except (OSError, ValueError) as e:
         raise ConfigError(f"predictions teacher at {str(p)!r} cannot be loaded ({type(e).__name__}: {e})") from None
-    nm = name or meta["name"]
-    own = map_labels(meta["label_names"], label_map, f"teacher {nm!r}")
-    order = label_order(own, label_names, f"teacher {nm!r} ({p})")
+    nm, own, order = _saved_labels(meta, label_names, label_map, name, p)
     logits = np.asarray([r["logits"] for r in rows], dtype=np.float32).reshape(len(rows), len(own))[:, order]
     t = cls([r["text"] for r in rows], logits, [own[i] for i in order],
             [r.get("text_pair") for r in rows] if meta.get("pair") else None, name=nm)
